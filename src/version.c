@@ -1,6 +1,5 @@
 /*
- * version.c: the library version. Kept in libhypha.la itself (not the
- * convenience library) so the shared object always has one source of its own.
+ * version.c: the library version string.
  */
 #include "config.h"
 

@@ -1,0 +1,99 @@
+#!/bin/sh
+# The whole test suite, as CI runs it, on a fresh Debian 12 machine:
+#   1. install missing packages;
+#   2. build with -Werror and run `make check`;
+#   3. run the suite again under valgrind (memcheck, leaks are errors);
+#   4. build with ASan+UBSan and run the suite;
+#   5. `make distcheck` (tarball builds and passes on its own);
+#   6. each libFuzzer target for a short, bounded time (clang);
+# and end with one plain line: "N passed, N failed".
+#
+# HY_QUICK=1 runs only step 2. FUZZ_SECONDS sets step 6's time per target.
+set -u
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top"
+jobs=$(nproc)
+P=0 F=0 S=0
+status=0
+
+stage() { printf '\n=== %s\n' "$*"; }
+tally() {
+	# add the results found under $1 to the totals
+	set -- $(HY_SUMMARY_RAW=1 "$top/tests/summary.sh" "$1")
+	P=$((P + $1)) F=$((F + $2)) S=$((S + $3))
+	echo "stage result: $1 passed, $2 failed, $3 skipped"
+}
+fail() { echo "FAILED: $*"; status=1; F=$((F + 1)); }
+
+stage "dependencies"
+"$top/contrib/deps.sh" || { echo "could not install dependencies"; exit 1; }
+[ -x configure ] || autoreconf -fi >/dev/null || { echo "autoreconf failed"; exit 1; }
+
+stage "build (-Werror) and make check"
+mkdir -p build && cd build
+if "$top/configure" -q --enable-werror && make -s -j"$jobs"; then
+	make -j"$jobs" check >check.out 2>&1 || status=1
+	grep -E '^(PASS|FAIL|ERROR|SKIP|XPASS)' check.out
+	tally "$top/build"
+else
+	fail "build"
+fi
+cd "$top"
+
+if [ "${HY_QUICK:-0}" != 1 ]; then
+	stage "make check under valgrind"
+	mkdir -p build-vg && cd build-vg
+	if "$top/configure" -q && make -s -j"$jobs"; then
+		make -j"$jobs" check-valgrind >check.out 2>&1 || status=1
+		grep -E '^(PASS|FAIL|ERROR|SKIP|XPASS)' check.out
+		tally "$top/build-vg"
+	else
+		fail "valgrind build"
+	fi
+	cd "$top"
+
+	stage "make check with ASan+UBSan"
+	mkdir -p build-san && cd build-san
+	if "$top/configure" -q --enable-werror --enable-sanitizers &&
+	    make -s -j"$jobs"; then
+		CK_FORK=no make -j"$jobs" check >check.out 2>&1 || status=1
+		grep -E '^(PASS|FAIL|ERROR|SKIP|XPASS)' check.out
+		tally "$top/build-san"
+	else
+		fail "sanitizer build"
+	fi
+	cd "$top"
+
+	stage "make distcheck"
+	cd build
+	if make -j"$jobs" distcheck >distcheck.out 2>&1; then
+		tail -n 4 distcheck.out
+	else
+		tail -n 40 distcheck.out
+		fail "distcheck"
+	fi
+	cd "$top"
+
+	stage "fuzz smoke (clang, libFuzzer)"
+	mkdir -p build-fuzz && cd build-fuzz
+	if "$top/configure" -q CC=clang --enable-fuzzing && make -s -j"$jobs"; then
+		if make fuzz-smoke FUZZ_SECONDS="${FUZZ_SECONDS:-20}" >fuzz.out 2>&1; then
+			grep -E '^fuzz' fuzz.out
+			P=$((P + 1))
+		else
+			tail -n 40 fuzz.out
+			fail "fuzz smoke"
+		fi
+	else
+		fail "fuzz build"
+	fi
+	cd "$top"
+fi
+
+stage "summary"
+if [ "$S" -gt 0 ]; then
+	echo "$P passed, $F failed, $S skipped"
+else
+	echo "$P passed, $F failed"
+fi
+[ "$status" -eq 0 ] && [ "$F" -eq 0 ]
