@@ -5,7 +5,7 @@ set -eu
 
 PKGS="build-essential autoconf automake autoconf-archive libtool pkg-config
 libevent-dev libssl-dev libmsgpack-dev check libjansson-dev
-clang libclang-rt-14-dev valgrind mandoc python3 iproute2 nftables"
+clang clang-format libclang-rt-14-dev valgrind mandoc python3 iproute2 nftables"
 
 missing=""
 for p in $PKGS; do

@@ -29,6 +29,14 @@ stage "dependencies"
 "$top/contrib/deps.sh" || { echo "could not install dependencies"; exit 1; }
 [ -x configure ] || autoreconf -fi >/dev/null || { echo "autoreconf failed"; exit 1; }
 
+stage "format check"
+if (mkdir -p build && cd build && [ -f Makefile ] || "$top/configure" -q) &&
+    make -C build -s format-check; then
+	P=$((P + 1))
+else
+	fail "format check"
+fi
+
 stage "build (-Werror) and make check"
 mkdir -p build && cd build
 if "$top/configure" -q --enable-werror && make -s -j"$jobs"; then

@@ -70,8 +70,8 @@ hy_addr_same_prefix(const struct hy_addr *a, const struct hy_addr *b,
 	return true;
 }
 
-static const uint8_t hy_v4mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-    0xff, 0xff};
+static const uint8_t hy_v4mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff,
+	0xff };
 
 int
 hy_addr_from_sockaddr(struct hy_addr *out, const struct sockaddr *sa,
@@ -251,7 +251,7 @@ hy_addr_unpack(struct hy_addr *out, const uint8_t *buf, size_t len)
 bool
 hy_addr_is_loopback(const struct hy_addr *a)
 {
-	static const uint8_t v6lo[16] = {[15] = 1};
+	static const uint8_t v6lo[16] = { [15] = 1 };
 
 	if (a->family == HY_AF_INET)
 		return a->ip[0] == 127;
@@ -266,8 +266,7 @@ hy_addr_is_private(const struct hy_addr *a)
 	const uint8_t *ip = a->ip;
 
 	if (a->family == HY_AF_INET)
-		return ip[0] == 10 ||
-		    (ip[0] == 172 && (ip[1] & 0xf0) == 16) ||
+		return ip[0] == 10 || (ip[0] == 172 && (ip[1] & 0xf0) == 16) ||
 		    (ip[0] == 192 && ip[1] == 168) ||
 		    (ip[0] == 100 && (ip[1] & 0xc0) == 64) ||
 		    (ip[0] == 169 && ip[1] == 254);

@@ -26,7 +26,7 @@
 
 struct hy_addr {
 	uint8_t family; /* HY_AF_INET, HY_AF_INET6, or 0 (unset) */
-	uint16_t port;	/* host byte order */
+	uint16_t port; /* host byte order */
 	uint8_t ip[16]; /* IPv4 uses ip[0..3]; the rest is zero */
 };
 

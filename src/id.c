@@ -73,8 +73,8 @@ hy_id_bit(const struct hy_id *id, int i)
 }
 
 void
-hy_id_random_in_prefix(struct hy_id *out, const struct hy_id *base,
-    int prefix, const uint8_t rnd[HY_ID_LEN])
+hy_id_random_in_prefix(struct hy_id *out, const struct hy_id *base, int prefix,
+    const uint8_t rnd[HY_ID_LEN])
 {
 	struct hy_id r;
 	int byte = prefix / 8, bit = prefix % 8;

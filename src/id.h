@@ -53,7 +53,8 @@ void hy_id_random_in_prefix(struct hy_id *out, const struct hy_id *base,
 /* Lowercase hex, NUL-terminated; out must hold HY_ID_HEXLEN bytes. */
 void hy_id_to_hex(const struct hy_id *id, char out[HY_ID_HEXLEN]);
 
-/* Parse exactly 64 hex digits. Returns 0 or HY_EINVAL; *id untouched on error. */
+/* Parse exactly 64 hex digits. Returns 0 or HY_EINVAL; *id untouched on error.
+ */
 int hy_id_from_hex(struct hy_id *id, const char *hex);
 
 #endif /* HY_ID_H */

@@ -52,8 +52,8 @@ hy_log_emit(struct hy_log *log, enum hy_log_level level, const char *fmt, ...)
 }
 
 int
-hy_log_ratelimited(struct hy_log *log, uint64_t now_ms,
-    enum hy_log_level level, const char *fmt, ...)
+hy_log_ratelimited(struct hy_log *log, uint64_t now_ms, enum hy_log_level level,
+    const char *fmt, ...)
 {
 	va_list ap;
 	uint64_t refill;

@@ -20,9 +20,9 @@ struct hy_log {
 	/* rate limit for peer-triggered lines: a token bucket */
 	uint64_t rl_last_ms;
 	uint32_t rl_tokens;
-	uint32_t rl_burst;	     /* bucket size (default 20) */
-	uint32_t rl_per_sec;	     /* refill rate (default 5/s) */
-	uint64_t rl_suppressed;	     /* lines dropped by the limit */
+	uint32_t rl_burst; /* bucket size (default 20) */
+	uint32_t rl_per_sec; /* refill rate (default 5/s) */
+	uint64_t rl_suppressed; /* lines dropped by the limit */
 };
 
 /* Set up a log; cb may be NULL (discard). */

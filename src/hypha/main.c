@@ -20,18 +20,14 @@
 #include "id.h"
 #include "ident.h"
 
-enum {
-	EXIT_OK = 0,
-	EXIT_NOTFOUND = 1,
-	EXIT_USAGE = 2,
-	EXIT_OTHER = 4
-};
+enum { EXIT_OK = 0, EXIT_NOTFOUND = 1, EXIT_USAGE = 2, EXIT_OTHER = 4 };
 
 static void
 usage(FILE *f)
 {
 	fprintf(f,
-	    "usage: hypha keygen DIR   create a node identity in DIR, print its ID\n"
+	    "usage: hypha keygen DIR   create a node identity in DIR, print "
+	    "its ID\n"
 	    "       hypha id DIR       print the node ID stored in DIR\n"
 	    "       hypha --version\n");
 }
@@ -60,8 +56,8 @@ cmd_keygen(const char *dir)
 		return EXIT_USAGE;
 	}
 	if (stat(path, &st) == 0) {
-		fprintf(stderr, "hypha: %s exists already; not overwriting it\n",
-		    path);
+		fprintf(stderr,
+		    "hypha: %s exists already; not overwriting it\n", path);
 		return EXIT_OTHER;
 	}
 	rc = hy_ident_load_or_create(&ident, dir, err, sizeof(err));
@@ -107,8 +103,8 @@ main(int argc, char **argv)
 		printf("hypha %s\n", hy_version());
 		return EXIT_OK;
 	}
-	if (argc == 2 && (strcmp(argv[1], "-h") == 0 ||
-	    strcmp(argv[1], "--help") == 0)) {
+	if (argc == 2 &&
+	    (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0)) {
 		usage(stdout);
 		return EXIT_OK;
 	}
