@@ -987,6 +987,7 @@ struct pnode {
 	struct hy_addr addr;
 	uint64_t pings_left;
 	uint64_t pings_sent, pings_rx, pongs_rx;
+	uint64_t bad; /* datagrams of the wrong size */
 };
 
 struct pnet {
@@ -1005,7 +1006,11 @@ pnode_recv(void *ctx, const struct hy_addr *from, const struct hy_addr *to,
 	struct pnode *p = ctx;
 	uint8_t reply[MSG_LEN];
 
-	ck_assert_uint_eq(len, MSG_LEN);
+	/* no ck_assert here: Check logs every passing assertion to a file */
+	if (len != MSG_LEN) {
+		p->bad++;
+		return;
+	}
 	if (data[0] == MSG_PING) {
 		p->pings_rx++;
 		memcpy(reply, data, len);
@@ -1110,6 +1115,7 @@ START_TEST(test_sim_scale_ping_pong)
 			    ==, pings);
 			SIM_CK_ASSERT_UINT(net.sim, net.nodes[i].pongs_rx, ==,
 			    pings);
+			SIM_CK_ASSERT_UINT(net.sim, net.nodes[i].bad, ==, 0);
 			rx += net.nodes[i].pings_rx;
 		}
 		SIM_CK_ASSERT_UINT(net.sim, rx, ==, pings * net.n);
@@ -1149,6 +1155,11 @@ sim_suite(void)
 	tcase_add_test(tc, test_sim_callbacks_reenter);
 	tcase_add_test(tc, test_sim_address_map);
 	tcase_add_test(tc, test_sim_seed_from_env);
+	suite_add_tcase(s, tc);
+
+	/* CK_RUN_CASE=scale runs it alone (e.g. for timing) */
+	tc = tcase_create("scale");
+	tcase_set_timeout(tc, 600);
 	tcase_add_test(tc, test_sim_scale_ping_pong);
 	suite_add_tcase(s, tc);
 	return s;

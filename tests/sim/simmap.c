@@ -40,15 +40,17 @@ simmap_key(uint8_t key[SIMMAP_KEYLEN], const struct hy_addr *a,
 static uint64_t
 simmap_hash(const uint8_t key[SIMMAP_KEYLEN])
 {
-	uint64_t h = 0xcbf29ce484222325ULL;
+	uint64_t h = 0x9e3779b97f4a7c15ULL;
 
-	for (size_t i = 0; i < SIMMAP_KEYLEN; i++) {
-		h ^= key[i];
-		h *= 0x100000001b3ULL;
+	/* five 64-bit words, each folded in with a multiply-xorshift */
+	for (size_t i = 0; i < SIMMAP_KEYLEN; i += 8) {
+		uint64_t w;
+
+		memcpy(&w, key + i, 8);
+		h = (h ^ w) * 0xff51afd7ed558ccdULL;
+		h ^= h >> 32;
 	}
-	/* FNV's low bits are weak for near-identical keys; finish with a mix */
-	h ^= h >> 33;
-	h *= 0xff51afd7ed558ccdULL;
+	h *= 0xc4ceb9fe1a85ec53ULL;
 	h ^= h >> 33;
 	return h;
 }
