@@ -99,8 +99,7 @@ simmap_grow(struct simmap *m)
 }
 
 struct simmap_ent *
-simmap_insert(struct simmap *m, const uint8_t key[SIMMAP_KEYLEN],
-    bool *created)
+simmap_insert(struct simmap *m, const uint8_t key[SIMMAP_KEYLEN], bool *created)
 {
 	struct simmap_ent *e = simmap_find(m, key);
 	uint32_t mask, i;

@@ -19,11 +19,11 @@ struct simnode {
 	uint8_t alive;
 	uint8_t frozen;
 	uint8_t group;
-	uint64_t frozen_until;	/* SIMNET_FOREVER: until simnet_node_resume */
-	uint32_t resume_slot;	/* pending SIMQ_RESUME, or SIMQ_NONE */
+	uint64_t frozen_until; /* SIMNET_FOREVER: until simnet_node_resume */
+	uint32_t resume_slot;  /* pending SIMQ_RESUME, or SIMQ_NONE */
 	uint32_t def_head, def_tail; /* deferred slots, FIFO */
 	uint32_t def_packets;
-	struct hy_addr *addrs;	/* addresses bound to this node */
+	struct hy_addr *addrs; /* addresses bound to this node */
 	uint32_t naddrs, addrs_cap;
 	struct simnet_node_stats st;
 };
@@ -37,8 +37,8 @@ struct simnet {
 	struct simq q;
 	struct simnode *nodes;
 	uint32_t nnodes, nodes_cap;
-	struct simmap addrs; /* address -> node */
-	struct simmap links; /* (from, to) -> link override */
+	struct simmap addrs;                 /* address -> node */
+	struct simmap links;                 /* (from, to) -> link override */
 	uint64_t blocked[SIMNET_MAX_GROUPS]; /* bit b of [a]: a -> b blocked */
 	struct simnet_stats st;
 	uint64_t hash;
@@ -67,8 +67,8 @@ simnet_is_blocked(const struct simnet *sim, unsigned a, unsigned b)
  * Folds an event into the trace hash and shows it to the trace callback.
  * from/to/data may be NULL; len is the datagram length (0 otherwise).
  */
-void simnet_note(struct simnet *sim, enum simnet_trace_kind kind,
-    uint32_t node, const struct hy_addr *from, const struct hy_addr *to,
-    const uint8_t *data, size_t len);
+void simnet_note(struct simnet *sim, enum simnet_trace_kind kind, uint32_t node,
+    const struct hy_addr *from, const struct hy_addr *to, const uint8_t *data,
+    size_t len);
 
 #endif /* SIMNET_INTERNAL_H */

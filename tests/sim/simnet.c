@@ -37,7 +37,8 @@
 
 #include "simnet-internal.h"
 
-/* ---- trace ---------------------------------------------------------------- */
+/* ---- trace ----------------------------------------------------------------
+ */
 
 static inline void
 simnet_mix(struct simnet *sim, uint64_t v)
@@ -82,12 +83,12 @@ simnet_note(struct simnet *sim, enum simnet_trace_kind kind, uint32_t node,
 	}
 	if (sim->trace != NULL) {
 		struct simnet_trace tr = {
-			.kind = kind,
-			.now_ms = sim->clock.now_ms,
-			.node = node,
-			.from = from,
-			.to = to,
-			.len = len,
+		    .kind = kind,
+		    .now_ms = sim->clock.now_ms,
+		    .node = node,
+		    .from = from,
+		    .to = to,
+		    .len = len,
 		};
 
 		sim->trace(sim->trace_arg, &tr);
@@ -189,8 +190,9 @@ simnet_seed(const struct simnet *sim)
 void
 simnet_print_seed(const struct simnet *sim)
 {
-	fprintf(stderr, "simnet: seed=%" PRIu64 " t=%" PRIu64
-			" ms (replay: HY_SIM_SEED=%" PRIu64 ")\n",
+	fprintf(stderr,
+	    "simnet: seed=%" PRIu64 " t=%" PRIu64
+	    " ms (replay: HY_SIM_SEED=%" PRIu64 ")\n",
 	    sim->seed, sim->clock.now_ms, sim->seed);
 }
 
@@ -281,8 +283,8 @@ simnet_node_at(const struct simnet *sim, const struct hy_addr *addr)
 }
 
 int
-simnet_node_stats(const struct simnet *sim, uint32_t node,
-    struct simnet_node_stats *out)
+simnet_node_stats(
+    const struct simnet *sim, uint32_t node, struct simnet_node_stats *out)
 {
 	if (node >= sim->nnodes)
 		return HY_EINVAL;
@@ -397,9 +399,9 @@ simnet_node_freeze(struct simnet *sim, uint32_t node, uint64_t duration_ms)
 	if (n == NULL)
 		return HY_EINVAL;
 	until = duration_ms == SIMNET_FOREVER ||
-		    duration_ms > SIMNET_FOREVER - sim->clock.now_ms ?
-	    SIMNET_FOREVER :
-	    sim->clock.now_ms + duration_ms;
+	                duration_ms > SIMNET_FOREVER - sim->clock.now_ms
+	            ? SIMNET_FOREVER
+	            : sim->clock.now_ms + duration_ms;
 	if (n->frozen && n->frozen_until >= until)
 		return HY_OK;
 	if (until != SIMNET_FOREVER) {
@@ -505,8 +507,8 @@ simnet_link_set(struct simnet *sim, const struct hy_addr *from,
 }
 
 int
-simnet_link_clear(struct simnet *sim, const struct hy_addr *from,
-    const struct hy_addr *to)
+simnet_link_clear(
+    struct simnet *sim, const struct hy_addr *from, const struct hy_addr *to)
 {
 	uint8_t key[SIMMAP_KEYLEN];
 
@@ -559,7 +561,8 @@ simnet_heal_all(struct simnet *sim)
 	memset(sim->blocked, 0, sizeof(sim->blocked));
 }
 
-/* ---- helpers -------------------------------------------------------------- */
+/* ---- helpers --------------------------------------------------------------
+ */
 
 struct hy_addr
 simnet_addr4(uint32_t ip, uint16_t port)

@@ -29,12 +29,12 @@ enum simq_kind {
 typedef void simq_timer_cb(void *arg);
 
 struct simq_ev {
-	uint8_t kind;	    /* enum simq_kind */
-	uint8_t cancelled;  /* a deferred timer cancelled while frozen */
-	uint32_t gen;	    /* bumped when the slot is freed */
-	uint32_t heap_pos;  /* index in the heap, SIMQ_NONE when not in it */
-	uint32_t next;	    /* free list / per-node deferred list link */
-	uint32_t node;	    /* destination / owner node, SIMQ_NONE for none */
+	uint8_t kind;      /* enum simq_kind */
+	uint8_t cancelled; /* a deferred timer cancelled while frozen */
+	uint32_t gen;      /* bumped when the slot is freed */
+	uint32_t heap_pos; /* index in the heap, SIMQ_NONE when not in it */
+	uint32_t next;     /* free list / per-node deferred list link */
+	uint32_t node;     /* destination / owner node, SIMQ_NONE for none */
 	union {
 		struct {
 			struct hy_addr from;

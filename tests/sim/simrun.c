@@ -34,14 +34,13 @@ simnet_defer(struct simnet *sim, struct simnode *n, uint32_t slot)
 	n->def_tail = slot;
 }
 
-
-/* ---- sending -------------------------------------------------------------- */
+/* ---- sending --------------------------------------------------------------
+ */
 
 /* Counts a drop of a datagram addressed to dst (SIMNET_NONE if nobody). */
 static void
-simnet_count_drop(struct simnet *sim, enum simnet_trace_kind why,
-    uint32_t dst, const struct hy_addr *from, const struct hy_addr *to,
-    size_t len)
+simnet_count_drop(struct simnet *sim, enum simnet_trace_kind why, uint32_t dst,
+    const struct hy_addr *from, const struct hy_addr *to, size_t len)
 {
 	switch (why) {
 	case SIMNET_TR_DROP_LOSS:
@@ -81,18 +80,19 @@ simnet_enqueue(struct simnet *sim, const struct simnet_link *l, uint32_t dst,
 	uint32_t slot;
 
 	if (sim->st.in_flight >= sim->cfg.max_in_flight) {
-		simnet_count_drop(sim, SIMNET_TR_DROP_IN_FLIGHT, dst, from, to,
-		    len);
+		simnet_count_drop(
+		    sim, SIMNET_TR_DROP_IN_FLIGHT, dst, from, to, len);
 		return HY_OK;
 	}
 	if (l->jitter_ms > 0)
-		delay += hy_rng_below(&sim->net_rng, (uint64_t)l->jitter_ms + 1);
+		delay +=
+		    hy_rng_below(&sim->net_rng, (uint64_t)l->jitter_ms + 1);
 	copy = malloc(len > 0 ? len : 1);
 	slot = copy != NULL ? simq_alloc(&sim->q, SIMQ_PACKET, dst) : SIMQ_NONE;
 	if (slot == SIMQ_NONE) {
 		free(copy);
-		simnet_count_drop(sim, SIMNET_TR_DROP_IN_FLIGHT, dst, from, to,
-		    len);
+		simnet_count_drop(
+		    sim, SIMNET_TR_DROP_IN_FLIGHT, dst, from, to, len);
 		return HY_ENOMEM;
 	}
 	if (len > 0)
@@ -105,8 +105,8 @@ simnet_enqueue(struct simnet *sim, const struct simnet_link *l, uint32_t dst,
 	e->u.pkt.src_group = (uint8_t)src_group;
 	if (simq_push(&sim->q, slot, sim->clock.now_ms + delay) != HY_OK) {
 		simq_release(&sim->q, slot);
-		simnet_count_drop(sim, SIMNET_TR_DROP_IN_FLIGHT, dst, from, to,
-		    len);
+		simnet_count_drop(
+		    sim, SIMNET_TR_DROP_IN_FLIGHT, dst, from, to, len);
 		return HY_ENOMEM;
 	}
 	if (++sim->st.in_flight > sim->st.in_flight_max)
@@ -135,8 +135,8 @@ simnet_send(struct simnet *sim, const struct hy_addr *from,
 	}
 	simnet_note(sim, SIMNET_TR_SEND, src, from, to, NULL, len);
 	if (len > sim->cfg.max_datagram || len > UINT32_MAX) {
-		simnet_count_drop(sim, SIMNET_TR_DROP_OVERSIZE, dst, from, to,
-		    len);
+		simnet_count_drop(
+		    sim, SIMNET_TR_DROP_OVERSIZE, dst, from, to, len);
 		return HY_OK;
 	}
 	if (dst == SIMNET_NONE) {
@@ -144,8 +144,8 @@ simnet_send(struct simnet *sim, const struct hy_addr *from,
 		return HY_OK;
 	}
 	if (simnet_is_blocked(sim, src_group, sim->nodes[dst].group)) {
-		simnet_count_drop(sim, SIMNET_TR_DROP_PARTITION, dst, from, to,
-		    len);
+		simnet_count_drop(
+		    sim, SIMNET_TR_DROP_PARTITION, dst, from, to, len);
 		return HY_OK;
 	}
 	if (sim->links.len > 0) {
@@ -163,8 +163,8 @@ simnet_send(struct simnet *sim, const struct hy_addr *from,
 		copies = 2;
 	}
 	for (int i = 0; i < copies; i++) {
-		int r = simnet_enqueue(sim, l, dst, src_group, from, to, data,
-		    len);
+		int r =
+		    simnet_enqueue(sim, l, dst, src_group, from, to, data, len);
 
 		if (r != HY_OK)
 			rc = r;
@@ -181,7 +181,8 @@ simnet_node_timer_add(struct simnet *sim, uint32_t node, uint64_t at_ms,
 	struct simq_ev *e;
 	uint32_t slot;
 
-	if (cb == NULL || (node != SIMNET_NONE && simnet_live(sim, node) == NULL))
+	if (cb == NULL ||
+	    (node != SIMNET_NONE && simnet_live(sim, node) == NULL))
 		return 0;
 	slot = simq_alloc(&sim->q, SIMQ_TIMER, node);
 	if (slot == SIMQ_NONE)
@@ -199,8 +200,8 @@ simnet_node_timer_add(struct simnet *sim, uint32_t node, uint64_t at_ms,
 }
 
 uint64_t
-simnet_timer_add(struct simnet *sim, uint64_t at_ms, simnet_timer_cb *cb,
-    void *arg)
+simnet_timer_add(
+    struct simnet *sim, uint64_t at_ms, simnet_timer_cb *cb, void *arg)
 {
 	return simnet_node_timer_add(sim, SIMNET_NONE, at_ms, cb, arg);
 }
@@ -241,21 +242,21 @@ simnet_deliver(struct simnet *sim, uint32_t slot)
 
 	sim->st.in_flight--;
 	if (!n->alive) {
-		simnet_count_drop(sim, SIMNET_TR_DROP_DEAD, dst, &from, &to,
-		    len);
+		simnet_count_drop(
+		    sim, SIMNET_TR_DROP_DEAD, dst, &from, &to, len);
 		simq_release(&sim->q, slot);
 		return;
 	}
 	if (simnet_is_blocked(sim, e->u.pkt.src_group, n->group)) {
-		simnet_count_drop(sim, SIMNET_TR_DROP_PARTITION, dst, &from,
-		    &to, len);
+		simnet_count_drop(
+		    sim, SIMNET_TR_DROP_PARTITION, dst, &from, &to, len);
 		simq_release(&sim->q, slot);
 		return;
 	}
 	if (n->frozen) {
 		if (n->def_packets >= sim->cfg.frozen_queue_max) {
-			simnet_count_drop(sim, SIMNET_TR_DROP_FROZEN, dst,
-			    &from, &to, len);
+			simnet_count_drop(
+			    sim, SIMNET_TR_DROP_FROZEN, dst, &from, &to, len);
 			simq_release(&sim->q, slot);
 			return;
 		}
@@ -382,7 +383,8 @@ int
 simnet_run_until_idle(struct simnet *sim, uint64_t max_ms, uint64_t max_events)
 {
 	uint64_t now = sim->clock.now_ms;
-	uint64_t deadline = max_ms > UINT64_MAX - now ? UINT64_MAX : now + max_ms;
+	uint64_t deadline =
+	    max_ms > UINT64_MAX - now ? UINT64_MAX : now + max_ms;
 	const struct simq_ent *top;
 	uint64_t n = 0;
 	int rc = HY_OK;
