@@ -43,6 +43,7 @@ struct tnode {
 	struct rx *rx;
 	size_t nrx, caprx;
 	uint64_t timer_at[16];
+	size_t timer_nrx[16]; /* datagrams received before the timer fired */
 	size_t ntimers;
 };
 
@@ -73,8 +74,10 @@ tnode_timer(void *arg)
 {
 	struct tnode *t = arg;
 
-	if (t->ntimers < 16)
+	if (t->ntimers < 16) {
 		t->timer_at[t->ntimers] = simnet_now(t->sim);
+		t->timer_nrx[t->ntimers] = t->nrx;
+	}
 	t->ntimers++;
 }
 
@@ -652,6 +655,9 @@ START_TEST(test_sim_freeze_and_resume)
 	/* the 600 ms timer came due while frozen; cancelling it still works */
 	SIM_CK_ASSERT(sim, simnet_timer_cancel(sim, h));
 	SIM_CK_ASSERT(sim, !simnet_timer_cancel(sim, h));
+	/* this one arrives exactly at the resume time, after the held ones */
+	simnet_run_until(sim, t0 + 2990, 0);
+	send_tag(sim, &a, &b, 100);
 	simnet_run_until(sim, t0 + 2999, 0);
 	SIM_CK_ASSERT_UINT(sim, b.nrx, ==, 0);
 	SIM_CK_ASSERT_UINT(sim, b.ntimers, ==, 0);
@@ -664,14 +670,21 @@ START_TEST(test_sim_freeze_and_resume)
 
 	simnet_run_until(sim, t0 + 3000, 0);
 	SIM_CK_ASSERT(sim, !simnet_node_frozen(sim, b.id));
-	/* everything held runs at the resume time, in the order it came due */
-	SIM_CK_ASSERT_UINT(sim, b.nrx, ==, 5);
+	/*
+	 * Everything held runs at the resume time in the order it came due
+	 * (datagrams due at 10..410 ms, then the 500 ms timer, although the
+	 * timer was scheduled first), then what arrives at that instant.
+	 */
+	SIM_CK_ASSERT_UINT(sim, b.nrx, ==, 6);
 	for (uint64_t i = 0; i < 5; i++) {
 		SIM_CK_ASSERT_UINT(sim, b.rx[i].tag, ==, i);
 		SIM_CK_ASSERT_UINT(sim, b.rx[i].at, ==, t0 + 3000);
 	}
+	SIM_CK_ASSERT_UINT(sim, b.rx[5].tag, ==, 100);
+	SIM_CK_ASSERT_UINT(sim, b.rx[5].at, ==, t0 + 3000);
 	SIM_CK_ASSERT_UINT(sim, b.ntimers, ==, 1);
 	SIM_CK_ASSERT_UINT(sim, b.timer_at[0], ==, t0 + 3000);
+	SIM_CK_ASSERT_UINT(sim, b.timer_nrx[0], ==, 5);
 	/* a timer due after the freeze keeps its time */
 	simnet_run_until_idle(sim, 10000, 0);
 	SIM_CK_ASSERT_UINT(sim, b.ntimers, ==, 2);
@@ -684,12 +697,12 @@ START_TEST(test_sim_freeze_and_resume)
 	ck_assert_int_eq(simnet_node_freeze(sim, b.id, SIMNET_FOREVER), HY_OK);
 	send_tag(sim, &a, &b, 77);
 	ck_assert_int_eq(simnet_run_until_idle(sim, 100000, 0), HY_OK);
-	SIM_CK_ASSERT_UINT(sim, b.nrx, ==, 5);
+	SIM_CK_ASSERT_UINT(sim, b.nrx, ==, 6);
 	ck_assert_int_eq(simnet_node_resume(sim, b.id), HY_OK);
 	ck_assert_int_eq(simnet_node_resume(sim, b.id), HY_ESTATE);
 	simnet_run_until_idle(sim, 1000, 0);
-	SIM_CK_ASSERT_UINT(sim, b.nrx, ==, 6);
-	SIM_CK_ASSERT_UINT(sim, b.rx[5].tag, ==, 77);
+	SIM_CK_ASSERT_UINT(sim, b.nrx, ==, 7);
+	SIM_CK_ASSERT_UINT(sim, b.rx[6].tag, ==, 77);
 
 	/* crashing a frozen node drops what it held */
 	simnet_node_freeze(sim, b.id, 1000);
@@ -698,7 +711,7 @@ START_TEST(test_sim_freeze_and_resume)
 	simnet_run_for(sim, 100, 0);
 	ck_assert_int_eq(simnet_node_crash(sim, b.id), HY_OK);
 	simnet_run_until_idle(sim, 10000, 0);
-	SIM_CK_ASSERT_UINT(sim, b.nrx, ==, 6);
+	SIM_CK_ASSERT_UINT(sim, b.nrx, ==, 7);
 	SIM_CK_ASSERT_UINT(sim, b.ntimers, ==, 2);
 	simnet_stats(sim, &st);
 	SIM_CK_ASSERT_UINT(sim, st.frozen_queued, ==, 0);

@@ -446,7 +446,7 @@ simnet_node_resume(struct simnet *sim, uint32_t node)
 
 		if (e->kind == SIMQ_TIMER && e->cancelled) {
 			simq_release(&sim->q, s);
-		} else if (simq_push(&sim->q, s, sim->clock.now_ms) != HY_OK) {
+		} else if (simq_requeue(&sim->q, s, sim->clock.now_ms) != HY_OK) {
 			/* out of memory: lose it, but keep the books right */
 			if (e->kind == SIMQ_PACKET) {
 				sim->st.frozen_queued--;

@@ -3,8 +3,11 @@
  *
  * Invariants:
  *  - heap[i] <= heap[2i+1], heap[2i+2] under the order (at, seq); seq is
- *    unique and grows with every push, so the order is total and two runs
- *    that push the same events in the same order pop them in the same order.
+ *    unique (simq_push counts up from 2^63, simq_requeue from 0, and
+ *    neither range can reach the other), so the order is total and two runs
+ *    that push the same events in the same order pop them in the same
+ *    order. Requeued (held-back) events sort before fresh ones due at the
+ *    same time.
  *  - slots[heap[i].slot].heap_pos == i for every i < nheap; a slot that is not
  *    in the heap has heap_pos == SIMQ_NONE.
  *  - a free slot has kind SIMQ_FREE and sits on the free list (linked by
@@ -27,6 +30,7 @@ simq_init(struct simq *q)
 {
 	memset(q, 0, sizeof(*q));
 	q->free_head = SIMQ_NONE;
+	q->next_seq = UINT64_C(1) << 63;
 }
 
 void
@@ -164,8 +168,8 @@ simq_sift_down(struct simq *q, uint32_t i)
 	simq_place(q, i, &ent);
 }
 
-int
-simq_push(struct simq *q, uint32_t slot, uint64_t at)
+static int
+simq_insert(struct simq *q, uint32_t slot, uint64_t at, uint64_t seq)
 {
 	struct simq_ent ent;
 
@@ -182,13 +186,33 @@ simq_push(struct simq *q, uint32_t slot, uint64_t at)
 		q->heap_cap = n;
 	}
 	ent.at = at;
-	ent.seq = q->next_seq++;
+	ent.seq = seq;
 	ent.slot = slot;
 	q->heap[q->nheap] = ent;
 	q->slots[slot].heap_pos = q->nheap;
 	q->nheap++;
 	simq_sift_up(q, q->nheap - 1);
 	return HY_OK;
+}
+
+int
+simq_push(struct simq *q, uint32_t slot, uint64_t at)
+{
+	int rc = simq_insert(q, slot, at, q->next_seq);
+
+	if (rc == HY_OK)
+		q->next_seq++;
+	return rc;
+}
+
+int
+simq_requeue(struct simq *q, uint32_t slot, uint64_t at)
+{
+	int rc = simq_insert(q, slot, at, q->next_requeue);
+
+	if (rc == HY_OK)
+		q->next_requeue++;
+	return rc;
 }
 
 void

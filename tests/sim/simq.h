@@ -66,7 +66,8 @@ struct simq {
 	struct simq_ent *heap;
 	uint32_t nheap;
 	uint32_t heap_cap;
-	uint64_t next_seq;
+	uint64_t next_seq;     /* simq_push: from 2^63 up */
+	uint64_t next_requeue; /* simq_requeue: from 0 up */
 };
 
 void simq_init(struct simq *q);
@@ -90,6 +91,13 @@ simq_ev(struct simq *q, uint32_t slot)
 
 /* Queues a slot at time `at`. Returns 0 or HY_ENOMEM. */
 int simq_push(struct simq *q, uint32_t slot, uint64_t at);
+/*
+ * Queues a slot that was held back (a frozen node's datagram or timer) at
+ * time `at`, ahead of every event pushed with simq_push for the same time:
+ * requeued slots take sequence numbers from a lower range, in the order they
+ * are requeued. Returns 0 or HY_ENOMEM.
+ */
+int simq_requeue(struct simq *q, uint32_t slot, uint64_t at);
 /* Takes a queued slot out of the heap (it stays allocated). */
 void simq_remove(struct simq *q, uint32_t slot);
 /* The earliest entry, or NULL when the queue is empty. */
