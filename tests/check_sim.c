@@ -4,7 +4,8 @@
  *
  * Every simulation here takes its seed from simnet_seed_from_env(), so a
  * failure (which prints seed=N) replays with HY_SIM_SEED=N. The scale test
- * reads its node count from HY_SIM_NODES (default 1000) so it can run
+ * reads its node count from HY_SIM_NODES (default 1000) and the event test
+ * its timer count from HY_SIM_EVENTS (default 10^6), so both can run
  * smaller under valgrind.
  */
 #include "config.h"
@@ -1086,9 +1087,9 @@ START_TEST(test_sim_scale_ping_pong)
 	struct simnet_config cfg;
 	struct pnet net;
 	struct simnet_stats st;
-	struct timespec w0, w1;
+	struct timespec w0, w1, c0, c1;
 	const uint64_t pings = 100;
-	double wall;
+	double wall, cpu;
 	int rc;
 
 	simnet_config_default(&cfg);
@@ -1102,6 +1103,7 @@ START_TEST(test_sim_scale_ping_pong)
 	net.nodes = calloc(net.n, sizeof(*net.nodes));
 	ck_assert_ptr_nonnull(net.nodes);
 	clock_gettime(CLOCK_MONOTONIC, &w0);
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &c0);
 	for (uint32_t i = 0; i < net.n; i++) {
 		struct pnode *p = &net.nodes[i];
 
@@ -1119,14 +1121,17 @@ START_TEST(test_sim_scale_ping_pong)
 	}
 	rc = simnet_run_until_idle(net.sim, 10 * 60 * 1000, 0);
 	clock_gettime(CLOCK_MONOTONIC, &w1);
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &c1);
 	wall = (double)(w1.tv_sec - w0.tv_sec) +
 	       (double)(w1.tv_nsec - w0.tv_nsec) / 1e9;
+	cpu = (double)(c1.tv_sec - c0.tv_sec) +
+	      (double)(c1.tv_nsec - c0.tv_nsec) / 1e9;
 	simnet_stats(net.sim, &st);
 	printf("test_sim_scale_ping_pong: %" PRIu32 " nodes, %" PRIu64
 	       " datagrams, %" PRIu64 " events, %" PRIu64
-	       " simulated ms, %.3f s wall (seed=%" PRIu64 ")\n",
+	       " simulated ms, %.3f s wall, %.3f s cpu (seed=%" PRIu64 ")\n",
 	    net.n, st.delivered, st.events, simnet_now(net.sim) - cfg.start_ms,
-	    wall, simnet_seed(net.sim));
+	    wall, cpu, simnet_seed(net.sim));
 	fflush(stdout);
 	SIM_CK_ASSERT(net.sim, rc == HY_OK);
 	SIM_CK_ASSERT_UINT(net.sim, st.delivered, ==, 2 * pings * net.n);
@@ -1151,6 +1156,69 @@ START_TEST(test_sim_scale_ping_pong)
 	check_conservation(net.sim);
 	free(net.nodes);
 	simnet_free(net.sim);
+}
+END_TEST
+
+/* ---- scale: a million pending timers ------------------------------- */
+
+struct mtimer {
+	struct simnet *sim;
+	uint64_t fired, backwards, last;
+};
+
+static void
+mtimer_fire(void *arg)
+{
+	struct mtimer *m = arg;
+	uint64_t now = simnet_now(m->sim);
+
+	/* no ck_assert here: Check logs every passing assertion to a file */
+	if (now < m->last)
+		m->backwards++;
+	m->last = now;
+	m->fired++;
+}
+
+START_TEST(test_sim_scale_million_events)
+{
+	struct simnet *sim = sim_with_link(10, 0, 0, 0);
+	uint32_t n = env_u32("HY_SIM_EVENTS", 1000000), nodes = 1000;
+	uint64_t *h = calloc(n, sizeof(*h)), cancelled = 0;
+	struct mtimer m = {.sim = sim};
+	struct hy_rng *rng = simnet_rng(sim);
+	struct simnet_stats st;
+	struct timespec c0, c1;
+	double cpu;
+
+	ck_assert_ptr_nonnull(h);
+	for (uint32_t i = 0; i < nodes; i++)
+		ck_assert_uint_eq(simnet_node_add(sim, NULL, tnode_recv), i);
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &c0);
+	for (uint32_t i = 0; i < n; i++) {
+		h[i] = simnet_node_timer_add(sim, i % nodes,
+		    simnet_now(sim) + hy_rng_below(rng, 1000000), mtimer_fire,
+		    &m);
+		if (h[i] == 0)
+			break;
+	}
+	SIM_CK_ASSERT_UINT(sim, simnet_pending(sim), ==, n);
+	for (uint32_t i = 0; i < n; i += 10)
+		cancelled += simnet_timer_cancel(sim, h[i]);
+	ck_assert_int_eq(simnet_run_until_idle(sim, 2000000, 0), HY_OK);
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &c1);
+	cpu = (double)(c1.tv_sec - c0.tv_sec) +
+	      (double)(c1.tv_nsec - c0.tv_nsec) / 1e9;
+	printf("test_sim_scale_million_events: %" PRIu32
+	       " timers, %.3f s cpu (seed=%" PRIu64 ")\n",
+	    n, cpu, simnet_seed(sim));
+	fflush(stdout);
+	simnet_stats(sim, &st);
+	SIM_CK_ASSERT_UINT(sim, cancelled, ==, (n + 9) / 10);
+	SIM_CK_ASSERT_UINT(sim, m.fired, ==, n - cancelled);
+	SIM_CK_ASSERT_UINT(sim, st.timers_fired, ==, n - cancelled);
+	SIM_CK_ASSERT_UINT(sim, m.backwards, ==, 0);
+	free(h);
+	simnet_free(sim);
 }
 END_TEST
 
@@ -1186,6 +1254,7 @@ sim_suite(void)
 	tc = tcase_create("scale");
 	tcase_set_timeout(tc, 600);
 	tcase_add_test(tc, test_sim_scale_ping_pong);
+	tcase_add_test(tc, test_sim_scale_million_events);
 	suite_add_tcase(s, tc);
 	return s;
 }
