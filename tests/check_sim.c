@@ -27,8 +27,7 @@ test_seed(void)
 	return simnet_seed_from_env(SIMNET_DEFAULT_SEED);
 }
 
-/* ---- a recording node -----------------------------------------------------
- */
+/* ---- a recording node ---------------------------------------------------- */
 
 struct rx {
 	uint64_t at;
@@ -140,8 +139,7 @@ sim_with_link(uint32_t latency, uint32_t jitter, double loss, double dup)
 	return sim;
 }
 
-/* ---- basic delivery ---------------------------------------------------------
- */
+/* ---- basic delivery ------------------------------------------------------ */
 
 START_TEST(test_sim_delivery_exact_latency)
 {
@@ -236,8 +234,7 @@ START_TEST(test_sim_jitter_within_bounds)
 }
 END_TEST
 
-/* ---- determinism ------------------------------------------------------------
- */
+/* ---- determinism --------------------------------------------------------- */
 
 struct chatter {
 	struct simnet *sim;
@@ -750,7 +747,7 @@ START_TEST(test_sim_freeze_extends)
 }
 END_TEST
 
-/* ---- timers and run bounds --------------------------------------------- */
+/* ---- timers and run bounds ----------------------------------------------- */
 
 START_TEST(test_sim_timer_cancel)
 {
@@ -1002,7 +999,7 @@ START_TEST(test_sim_seed_from_env)
 }
 END_TEST
 
-/* ---- scale: many nodes pinging each other ---------------------------- */
+/* ---- scale: many nodes pinging each other -------------------------------- */
 
 struct pnet;
 
@@ -1159,7 +1156,7 @@ START_TEST(test_sim_scale_ping_pong)
 }
 END_TEST
 
-/* ---- scale: a million pending timers ------------------------------- */
+/* ---- scale: a million pending timers ------------------------------------- */
 
 struct mtimer {
 	struct simnet *sim;

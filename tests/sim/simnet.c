@@ -37,8 +37,7 @@
 
 #include "simnet-internal.h"
 
-/* ---- trace ----------------------------------------------------------------
- */
+/* ---- trace --------------------------------------------------------------- */
 
 static inline void
 simnet_mix(struct simnet *sim, uint64_t v)
@@ -95,7 +94,7 @@ simnet_note(struct simnet *sim, enum simnet_trace_kind kind, uint32_t node,
 	}
 }
 
-/* ---- lifecycle ---------------------------------------------------------- */
+/* ---- lifecycle ----------------------------------------------------------- */
 
 void
 simnet_config_default(struct simnet_config *cfg)
@@ -446,7 +445,8 @@ simnet_node_resume(struct simnet *sim, uint32_t node)
 
 		if (e->kind == SIMQ_TIMER && e->cancelled) {
 			simq_release(&sim->q, s);
-		} else if (simq_requeue(&sim->q, s, sim->clock.now_ms) != HY_OK) {
+		} else if (simq_requeue(&sim->q, s, sim->clock.now_ms) !=
+		           HY_OK) {
 			/* out of memory: lose it, but keep the books right */
 			if (e->kind == SIMQ_PACKET) {
 				sim->st.frozen_queued--;
@@ -477,7 +477,7 @@ simnet_node_frozen(const struct simnet *sim, uint32_t node)
 	return n != NULL && n->frozen;
 }
 
-/* ---- link model --------------------------------------------------------- */
+/* ---- link model ---------------------------------------------------------- */
 
 int
 simnet_set_default_link(struct simnet *sim, const struct simnet_link *l)
@@ -561,8 +561,7 @@ simnet_heal_all(struct simnet *sim)
 	memset(sim->blocked, 0, sizeof(sim->blocked));
 }
 
-/* ---- helpers --------------------------------------------------------------
- */
+/* ---- helpers ------------------------------------------------------------- */
 
 struct hy_addr
 simnet_addr4(uint32_t ip, uint16_t port)

@@ -120,14 +120,15 @@ struct simnet_trace {
 };
 typedef void simnet_trace_cb(void *arg, const struct simnet_trace *tr);
 
-/* ---- lifecycle ---------------------------------------------------------- */
+/* ---- lifecycle ----------------------------------------------------------- */
 
 /* Fills cfg with the defaults listed in struct simnet_config. */
 void simnet_config_default(struct simnet_config *cfg);
 
 /*
  * Creates a simulation (cfg NULL: defaults). Returns NULL if memory runs out
- * or cfg is invalid (loss or dup outside [0, 1], max_datagram 0).
+ * or cfg is invalid (loss or dup outside [0, 1], max_datagram or
+ * max_events 0).
  */
 struct simnet *simnet_new(const struct simnet_config *cfg, uint64_t seed);
 /* Frees everything, pending datagrams included; runs no callback. NULL ok. */
@@ -159,7 +160,7 @@ uint64_t simnet_trace_hash(const struct simnet *sim);
 /* Sees every event; NULL cb turns tracing off. */
 void simnet_set_trace(struct simnet *sim, simnet_trace_cb *cb, void *arg);
 
-/* ---- nodes and addresses ------------------------------------------------ */
+/* ---- nodes and addresses ------------------------------------------------- */
 
 /*
  * Adds a node; node ids are small integers handed out in order (0, 1, ...)
@@ -199,7 +200,9 @@ int simnet_node_stats(
  * Returns 0, HY_EINVAL or HY_ENOMEM.
  */
 int simnet_node_freeze(struct simnet *sim, uint32_t node, uint64_t duration_ms);
-/* Ends a freeze now. Returns 0, HY_EINVAL, HY_ESTATE (not frozen), HY_ENOMEM.
+/*
+ * Ends a freeze now: what the node held runs next. Returns 0, HY_EINVAL,
+ * HY_ESTATE (not frozen) or HY_ENOMEM (some held work was lost, counted).
  */
 int simnet_node_resume(struct simnet *sim, uint32_t node);
 bool simnet_node_frozen(const struct simnet *sim, uint32_t node);
@@ -234,14 +237,15 @@ int simnet_heal(struct simnet *sim, unsigned a, unsigned b);
 /* Unblocks everything. */
 void simnet_heal_all(struct simnet *sim);
 
-/* ---- traffic and timers ----------------------------------------------- */
+/* ---- traffic and timers -------------------------------------------------- */
 
 /*
  * Sends a datagram: copies data and schedules its delivery to the node at
  * `to` at now + latency + jitter, unless the link model drops it (counted;
  * like UDP, the sender is not told). from need not be bound, but only a
  * bound from is placed in its node's partition group (else group 0).
- * Returns 0, or HY_ENOMEM (nothing sent, nothing counted).
+ * Returns 0, or HY_ENOMEM (that copy is lost and counted as
+ * dropped_in_flight, as if the network were full).
  */
 int simnet_send(struct simnet *sim, const struct hy_addr *from,
     const struct hy_addr *to, const void *data, size_t len);
@@ -257,19 +261,25 @@ uint64_t simnet_timer_add(
     struct simnet *sim, uint64_t at_ms, simnet_timer_cb *cb, void *arg);
 uint64_t simnet_node_timer_add(struct simnet *sim, uint32_t node,
     uint64_t at_ms, simnet_timer_cb *cb, void *arg);
-/* Cancels a pending timer: true if it was pending, false if it already ran,
- * was cancelled or was dropped. */
+/*
+ * Cancels a pending timer: true if it was pending, false if it already ran,
+ * was cancelled or was dropped.
+ */
 bool simnet_timer_cancel(struct simnet *sim, uint64_t handle);
 
-/* ---- running ------------------------------------------------------------ */
+/* ---- running ------------------------------------------------------------- */
 
-/* Runs the earliest event. Returns 1 if one ran, 0 if the queue is empty. */
+/*
+ * Runs the earliest event. Returns 1 if one ran, 0 if the queue is empty or
+ * the call comes from inside a callback.
+ */
 int simnet_step(struct simnet *sim);
 /*
  * Runs every event due at or before t_ms, then sets the clock to t_ms (if
- * later). At most max_events (0: the config's max_events) run. Returns 0, or
+ * later). At most max_events (0: the config's max_events) run. Returns 0,
  * HY_ERANGE if the budget ran out first (the clock then reads the last
- * event's time).
+ * event's time) or HY_ESTATE if called from inside a callback (nothing runs;
+ * the same holds for simnet_run_for and simnet_run_until_idle).
  */
 int simnet_run_until(struct simnet *sim, uint64_t t_ms, uint64_t max_events);
 /* simnet_run_until(sim, now + dt_ms, max_events). */
@@ -285,8 +295,7 @@ int simnet_run_until_idle(
 /* Events pending in the queue. */
 size_t simnet_pending(const struct simnet *sim);
 
-/* ---- helpers --------------------------------------------------------------
- */
+/* ---- helpers ------------------------------------------------------------- */
 
 /* An IPv4 address from a host-order 32-bit value and a port. */
 struct hy_addr simnet_addr4(uint32_t ip, uint16_t port);

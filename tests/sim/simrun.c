@@ -34,8 +34,7 @@ simnet_defer(struct simnet *sim, struct simnode *n, uint32_t slot)
 	n->def_tail = slot;
 }
 
-/* ---- sending --------------------------------------------------------------
- */
+/* ---- sending ------------------------------------------------------------- */
 
 /* Counts a drop of a datagram addressed to dst (SIMNET_NONE if nobody). */
 static void
@@ -228,7 +227,7 @@ simnet_timer_cancel(struct simnet *sim, uint64_t handle)
 	return true;
 }
 
-/* ---- running ------------------------------------------------------------ */
+/* ---- running ------------------------------------------------------------- */
 
 static void
 simnet_deliver(struct simnet *sim, uint32_t slot)
