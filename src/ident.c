@@ -470,7 +470,9 @@ hy_ident_load(struct hy_ident **out, const char *path, char *err, size_t errlen)
 		seterr(err, errlen, "no key file name given");
 		goto out;
 	}
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) < 0) {
+	/* O_NONBLOCK: a FIFO must not hang us; it is refused below. */
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK)) <
+	    0) {
 		rc = errno == ENOENT ? HY_ENOENT : HY_EIO;
 		seterr(err, errlen, "%s: cannot open: %s", path,
 		    strerror(errno));
@@ -573,7 +575,10 @@ hy_ident_load_or_create(struct hy_ident **out, const char *state_dir, char *err,
 		goto out;
 	}
 	snprintf(path, plen, "%s/%s", state_dir, HY_IDENT_KEYFILE);
-	if (mkdir(state_dir, 0700) != 0 && errno != EEXIST) {
+	if (mkdir(state_dir, 0700) == 0) {
+		/* exactly 0700, whatever the umask */
+		(void)chmod(state_dir, 0700);
+	} else if (errno != EEXIST) {
 		rc = errno == ENOENT ? HY_ENOENT : HY_EIO;
 		seterr(err, errlen, "%s: cannot create directory: %s",
 		    state_dir, strerror(errno));

@@ -35,8 +35,9 @@ int hy_ident_generate(struct hy_ident **out);
  * atomically: a temp file "<path>.tmp.XXXXXXXX" is created in the same
  * directory (O_CREAT|O_EXCL, 0600), written, fsynced, renamed over path,
  * and the directory is fsynced. On failure the temp file is removed and
- * path is unchanged. Returns HY_OK, HY_EINVAL, HY_EIO (errno-level failure;
- * errno is preserved) or HY_ECRYPTO.
+ * path is unchanged, except when only the final fsync of the directory
+ * fails (HY_EIO with the new key already in place). Returns HY_OK,
+ * HY_EINVAL, HY_EIO (errno tells why) or HY_ECRYPTO.
  */
 int hy_ident_save(const struct hy_ident *id, const char *path);
 

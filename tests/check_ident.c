@@ -440,6 +440,10 @@ START_TEST(test_ident_load_not_regular)
 {
 	ck_assert_int_eq(mkdir(kpath, 0700), 0);
 	expect_load_fails(HY_EINVAL, "not a regular file");
+	ck_assert_int_eq(rmdir(kpath), 0);
+	/* a FIFO with no writer: refused at once, not waited on */
+	ck_assert_int_eq(mkfifo(kpath, 0600), 0);
+	expect_load_fails(HY_EINVAL, "not a regular file");
 }
 END_TEST
 
