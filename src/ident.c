@@ -465,6 +465,7 @@ hy_ident_load(struct hy_ident **out, const char *path, char *err, size_t errlen)
 	ssize_t len = 0;
 	int fd = -1, rc = HY_EINVAL;
 
+	seterr(err, errlen, "%s", "");
 	ERR_set_mark();
 	if (out == NULL || path == NULL || path[0] == '\0') {
 		seterr(err, errlen, "no key file name given");
@@ -543,6 +544,8 @@ hy_ident_load(struct hy_ident **out, const char *path, char *err, size_t errlen)
 	}
 	pkey = NULL;
 out:
+	if (rc != HY_OK && err != NULL && errlen > 0 && err[0] == '\0')
+		seterr(err, errlen, "%s: %s", path, hy_strerror(rc));
 	if (fd >= 0)
 		close(fd);
 	BIO_free(bio);
@@ -565,6 +568,7 @@ hy_ident_load_or_create(struct hy_ident **out, const char *state_dir, char *err,
 	size_t plen;
 	int rc = HY_EINVAL;
 
+	seterr(err, errlen, "%s", "");
 	if (out == NULL || state_dir == NULL || state_dir[0] == '\0') {
 		seterr(err, errlen, "no state directory given");
 		goto out;
@@ -602,6 +606,8 @@ hy_ident_load_or_create(struct hy_ident **out, const char *state_dir, char *err,
 		goto out;
 	}
 out:
+	if (rc != HY_OK && err != NULL && errlen > 0 && err[0] == '\0')
+		seterr(err, errlen, "%s: %s", state_dir, hy_strerror(rc));
 	if (rc == HY_OK) {
 		*out = id;
 		id = NULL;

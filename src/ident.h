@@ -53,7 +53,8 @@ int hy_ident_save(const struct hy_ident *id, const char *path);
  *   HY_ECORRUPT  empty, too large, not PEM, encrypted, or an inconsistent key
  *   HY_EKEYTYPE  a valid key that is not ECDSA P-256 (RSA, Ed25519, P-384..)
  *   HY_ENOMEM, HY_ECRYPTO
- * *out is written only on success.
+ * *out is written only on success. err (if not NULL and errlen > 0) is
+ * always NUL-terminated on return: empty on success, a message on failure.
  */
 int hy_ident_load(struct hy_ident **out, const char *path, char *err,
     size_t errlen);
@@ -63,7 +64,7 @@ int hy_ident_load(struct hy_ident **out, const char *path, char *err,
  * parents are not created) and a new identity saved there. A key file that
  * exists but is rejected is an error, never silently replaced. Returns as
  * hy_ident_load, plus HY_EIO if the directory cannot be created or the new
- * key not saved.
+ * key not saved. err as for hy_ident_load.
  */
 int hy_ident_load_or_create(struct hy_ident **out, const char *state_dir,
     char *err, size_t errlen);

@@ -270,7 +270,9 @@ START_TEST(test_ident_save_load_same_id)
 
 	ck_assert_int_eq(hy_ident_generate(&a), HY_OK);
 	ck_assert_int_eq(hy_ident_save(a, kpath), HY_OK);
+	memset(err, 'x', sizeof(err));
 	ck_assert_int_eq(hy_ident_load(&b, kpath, err, sizeof(err)), HY_OK);
+	ck_assert_str_eq(err, "");
 	ck_assert(hy_id_eq(hy_ident_id(a), hy_ident_id(b)));
 	ck_assert_mem_eq(hy_ident_pubkey(a), hy_ident_pubkey(b), HY_PUBKEY_LEN);
 	/* the reloaded key signs for the same identity */
