@@ -15,6 +15,7 @@
 #include <openssl/x509.h>
 
 #include "crypto.h"
+#include "rng.h"
 #include "testkeys.h"
 
 #define DOM "hypha-dgram-v1"
@@ -596,6 +597,77 @@ START_TEST(test_crypto_keycache_bounded)
 }
 END_TEST
 
+/* The cache against a plain array model of an LRU set, random operations. */
+START_TEST(test_crypto_keycache_matches_lru_model)
+{
+	enum { CAP = 8, NK = 24, OPS = 1500 };
+	static struct tkey k[NK];
+	struct hy_keycache *kc = hy_keycache_new(CAP);
+	struct hy_keycache_stats st;
+	struct hy_rng rng;
+	int model[CAP], msize = 0; /* most recently used first */
+	uint64_t evictions = 0;
+	uint64_t seed = 20261121;
+
+	hy_rng_seed(&rng, seed);
+	for (int i = 0; i < NK; i++)
+		tkey_new(&k[i]);
+	for (int op = 0; op < OPS; op++) {
+		int i = (int)hy_rng_below(&rng, NK),
+		    what = (int)hy_rng_below(&rng, 3);
+		int pos = -1, rc;
+
+		for (int j = 0; j < msize; j++)
+			if (model[j] == i)
+				pos = j;
+		if (what == 0) {
+			rc = hy_keycache_put(kc, &k[i].id, k[i].pub);
+			ck_assert_int_eq(rc, HY_OK);
+		} else if (what == 1) {
+			rc = hy_keycache_get(kc, &k[i].id, NULL, NULL);
+			ck_assert_msg(rc == (pos >= 0 ? HY_OK : HY_ENOENT),
+			    "seed %llu op %d", (unsigned long long)seed, op);
+		} else {
+			rc = hy_keycache_remove(kc, &k[i].id);
+			ck_assert_msg(rc == (pos >= 0 ? HY_OK : HY_ENOENT),
+			    "seed %llu op %d", (unsigned long long)seed, op);
+		}
+		/* update the model */
+		if (pos >= 0) {
+			memmove(model + 1, model, (size_t)pos * sizeof(int));
+			model[0] = i;
+			if (what == 2) {
+				memmove(model, model + 1,
+				    (size_t)(msize - 1) * sizeof(int));
+				msize--;
+			}
+		} else if (what == 0) {
+			if (msize == CAP) {
+				msize--;
+				evictions++;
+			}
+			memmove(model + 1, model, (size_t)msize * sizeof(int));
+			model[0] = i;
+			msize++;
+		}
+		hy_keycache_get_stats(kc, &st);
+		ck_assert_uint_eq(st.size, (size_t)msize);
+		ck_assert_uint_eq(st.evictions, evictions);
+	}
+	for (int i = 0; i < NK; i++) {
+		int in = 0;
+
+		for (int j = 0; j < msize; j++)
+			in |= model[j] == i;
+		ck_assert_int_eq(hy_keycache_get(kc, &k[i].id, NULL, NULL),
+		    in ? HY_OK : HY_ENOENT);
+	}
+	hy_keycache_free(kc);
+	for (int i = 0; i < NK; i++)
+		tkey_free(&k[i]);
+}
+END_TEST
+
 START_TEST(test_crypto_keycache_put_get_remove)
 {
 	struct hy_keycache *kc = hy_keycache_new(2);
@@ -650,6 +722,7 @@ crypto_suite(void)
 	tcase_add_test(tc, test_crypto_keycache_bad_sig_not_cached);
 	tcase_add_test(tc, test_crypto_keycache_lru_eviction);
 	tcase_add_test(tc, test_crypto_keycache_bounded);
+	tcase_add_test(tc, test_crypto_keycache_matches_lru_model);
 	tcase_add_test(tc, test_crypto_keycache_put_get_remove);
 	suite_add_tcase(s, tc);
 	return s;
