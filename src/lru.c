@@ -224,6 +224,14 @@ hy_lru_oldest(const struct hy_lru *m)
 	return m->tail == HY_LRU_NIL ? HY_LRU_NONE : m->tail;
 }
 
+size_t
+hy_lru_newer(const struct hy_lru *m, size_t slot)
+{
+	uint32_t p = m->ents[slot].prev;
+
+	return p == HY_LRU_NIL ? HY_LRU_NONE : p;
+}
+
 const void *
 hy_lru_key(const struct hy_lru *m, size_t slot)
 {

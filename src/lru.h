@@ -39,6 +39,8 @@ void hy_lru_del(struct hy_lru *m, size_t slot);
 
 /* The least recently used slot, or HY_LRU_NONE if empty. */
 size_t hy_lru_oldest(const struct hy_lru *m);
+/* The next more recently used slot after `slot`, or HY_LRU_NONE. */
+size_t hy_lru_newer(const struct hy_lru *m, size_t slot);
 /* The key stored in a used slot. */
 const void *hy_lru_key(const struct hy_lru *m, size_t slot);
 size_t hy_lru_count(const struct hy_lru *m);

@@ -128,8 +128,19 @@ START_TEST(test_lru_matches_reference)
 				const uint8_t *ok =
 				    hy_lru_key(m, hy_lru_oldest(m));
 
+				size_t w = hy_lru_oldest(m);
+
 				ck_assert_int_eq(ok[0] | ok[1] << 8,
 				    model[n - 1]);
+				/* walking newer visits the model backwards */
+				for (int i = n - 1; i >= 0; i--) {
+					const uint8_t *wk = hy_lru_key(m, w);
+
+					ck_assert_int_eq(wk[0] | wk[1] << 8,
+					    model[i]);
+					w = hy_lru_newer(m, w);
+				}
+				ck_assert_uint_eq(w, HY_LRU_NONE);
 			} else {
 				ck_assert_uint_eq(hy_lru_oldest(m),
 				    HY_LRU_NONE);

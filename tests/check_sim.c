@@ -118,8 +118,8 @@ check_conservation(struct simnet *sim)
 
 	simnet_stats(sim, &st);
 	out = st.delivered + st.dropped_loss + st.dropped_partition +
-	      st.dropped_dead + st.dropped_oversize + st.dropped_in_flight +
-	      st.dropped_frozen + st.in_flight + st.frozen_queued;
+	    st.dropped_dead + st.dropped_oversize + st.dropped_in_flight +
+	    st.dropped_frozen + st.in_flight + st.frozen_queued;
 	SIM_CK_ASSERT_UINT(sim, st.sent + st.duplicated, ==, out);
 }
 
@@ -259,8 +259,8 @@ chatter_tick(void *arg)
 		    buf, 1 + hy_rng_below(rng, sizeof(buf)));
 	}
 	if (++c->rounds < 200)
-		simnet_timer_add(
-		    c->sim, simnet_now(c->sim) + 50, chatter_tick, c);
+		simnet_timer_add(c->sim, simnet_now(c->sim) + 50, chatter_tick,
+		    c);
 }
 
 /* A busy scenario with every random part of the model switched on. */
@@ -306,8 +306,8 @@ START_TEST(test_sim_determinism)
 	uint64_t h2 = run_chatter(seed, &s2);
 	uint64_t h3 = run_chatter(seed + 1, &s3);
 
-	ck_assert_msg(
-	    h1 == h2, "same seed, different traces (seed=%" PRIu64 ")", seed);
+	ck_assert_msg(h1 == h2,
+	    "same seed, different traces (seed=%" PRIu64 ")", seed);
 	ck_assert_msg(memcmp(&s1, &s2, sizeof(s1)) == 0,
 	    "same seed, different counters (seed=%" PRIu64 ")", seed);
 	ck_assert_msg(h1 != h3,
@@ -393,8 +393,8 @@ END_TEST
 START_TEST(test_sim_link_override)
 {
 	struct simnet *sim = sim_with_link(10, 0, 0, 0);
-	struct simnet_link slow = {.latency_ms = 200},
-	                   lossy = {.latency_ms = 1, .loss = 1.0};
+	struct simnet_link slow = { .latency_ms = 200 },
+	                   lossy = { .latency_ms = 1, .loss = 1.0 };
 	struct tnode a, b, c;
 	uint64_t t0 = simnet_now(sim);
 
@@ -424,8 +424,8 @@ START_TEST(test_sim_link_override)
 	SIM_CK_ASSERT_UINT(sim, b.rx[1].at, ==, t0 + 10);
 	/* invalid models are refused */
 	lossy.loss = 1.5;
-	ck_assert_int_eq(
-	    simnet_link_set(sim, &a.addr, &b.addr, &lossy), HY_EINVAL);
+	ck_assert_int_eq(simnet_link_set(sim, &a.addr, &b.addr, &lossy),
+	    HY_EINVAL);
 	ck_assert_int_eq(simnet_set_default_link(sim, &lossy), HY_EINVAL);
 	check_conservation(sim);
 	tnode_fini(&a);
@@ -491,10 +491,10 @@ START_TEST(test_sim_partition_and_heal)
 	SIM_CK_ASSERT_UINT(sim, t[2].rx[1].tag, ==, 8);
 	SIM_CK_ASSERT_UINT(sim, t[1].nrx, ==, 2);
 	SIM_CK_ASSERT_UINT(sim, t[1].rx[1].tag, ==, 9);
-	ck_assert_int_eq(
-	    simnet_partition(sim, 0, SIMNET_MAX_GROUPS), HY_EINVAL);
-	ck_assert_int_eq(
-	    simnet_node_set_group(sim, t[0].id, SIMNET_MAX_GROUPS), HY_EINVAL);
+	ck_assert_int_eq(simnet_partition(sim, 0, SIMNET_MAX_GROUPS),
+	    HY_EINVAL);
+	ck_assert_int_eq(simnet_node_set_group(sim, t[0].id, SIMNET_MAX_GROUPS),
+	    HY_EINVAL);
 	check_conservation(sim);
 	for (uint32_t i = 0; i < 4; i++)
 		tnode_fini(&t[i]);
@@ -579,8 +579,8 @@ START_TEST(test_sim_crash_drops_in_flight)
 	tnode_init(&b, sim, 1);
 	for (uint64_t i = 0; i < 5; i++)
 		send_tag(sim, &a, &b, i);
-	simnet_node_timer_add(
-	    sim, b.id, simnet_now(sim) + 100, tnode_timer, &b);
+	simnet_node_timer_add(sim, b.id, simnet_now(sim) + 100, tnode_timer,
+	    &b);
 	simnet_run_for(sim, 20, 0);
 	old_id = b.id;
 	ck_assert_int_eq(simnet_node_crash(sim, b.id), HY_OK);
@@ -841,14 +841,14 @@ looper_tick(void *arg)
 	struct looper *l = arg;
 
 	l->count++;
-	simnet_timer_add(
-	    l->sim, simnet_now(l->sim) + l->step_ms, looper_tick, l);
+	simnet_timer_add(l->sim, simnet_now(l->sim) + l->step_ms, looper_tick,
+	    l);
 }
 
 START_TEST(test_sim_run_bound_stops_loop)
 {
 	struct simnet *sim = sim_with_link(10, 0, 0, 0);
-	struct looper l = {.sim = sim, .step_ms = 0};
+	struct looper l = { .sim = sim, .step_ms = 0 };
 	uint64_t t0 = simnet_now(sim);
 
 	/* a timer that reschedules itself at the same instant forever */
@@ -907,15 +907,15 @@ START_TEST(test_sim_callbacks_reenter)
 	struct simnet *sim = sim_with_link(5, 3, 0, 0);
 	struct echo e[2];
 	struct simnet_stats st;
-	uint8_t ball[16] = {1};
+	uint8_t ball[16] = { 1 };
 
 	for (int i = 0; i < 2; i++) {
 		memset(&e[i], 0, sizeof(e[i]));
 		e[i].sim = sim;
 		e[i].addr = simnet_addr_nth((uint32_t)i, 9000);
 		e[i].id = simnet_node_add(sim, &e[i], echo_recv);
-		ck_assert_int_eq(
-		    simnet_node_bind(sim, e[i].id, &e[i].addr), HY_OK);
+		ck_assert_int_eq(simnet_node_bind(sim, e[i].id, &e[i].addr),
+		    HY_OK);
 	}
 	e[1].crash_after = 50;
 	simnet_send(sim, &e[0].addr, &e[1].addr, ball, sizeof(ball));
@@ -955,8 +955,8 @@ START_TEST(test_sim_address_map)
 		struct hy_addr ad =
 		    simnet_addr_nth(i / 4, (uint16_t)(1 + i % 4));
 
-		ck_assert_uint_eq(
-		    simnet_node_at(sim, &ad), i % 3 == 0 ? SIMNET_NONE : id);
+		ck_assert_uint_eq(simnet_node_at(sim, &ad),
+		    i % 3 == 0 ? SIMNET_NONE : id);
 	}
 	ck_assert_int_eq(hy_addr_parse(&v6, "[fd00::1]:7"), HY_OK);
 	ck_assert_int_eq(simnet_node_bind(sim, id, &v6), HY_OK);
@@ -991,9 +991,9 @@ START_TEST(test_sim_seed_from_env)
 		setenv("HY_SIM_SEED", saved, 1);
 		free(saved);
 	}
-	ck_assert_ptr_null(simnet_new(
-	    &(struct simnet_config){
-	        .link.loss = -1, .max_datagram = 1, .max_events = 1},
+	ck_assert_ptr_null(simnet_new(&(struct simnet_config){ .link.loss = -1,
+	                                  .max_datagram = 1,
+	                                  .max_events = 1 },
 	    1));
 	simnet_free(NULL);
 }
@@ -1058,8 +1058,8 @@ pnode_tick(void *arg)
 	msg[0] = MSG_PING;
 	memcpy(msg + 4, &p->idx, 4);
 	memcpy(msg + 8, &p->pings_sent, 8);
-	simnet_send(
-	    net->sim, &p->addr, &net->nodes[peer].addr, msg, sizeof(msg));
+	simnet_send(net->sim, &p->addr, &net->nodes[peer].addr, msg,
+	    sizeof(msg));
 	p->pings_sent++;
 	if (--p->pings_left > 0)
 		simnet_node_timer_add(net->sim, p->id,
@@ -1109,8 +1109,8 @@ START_TEST(test_sim_scale_ping_pong)
 		p->addr = simnet_addr_nth(i, 6881);
 		p->pings_left = pings;
 		p->id = simnet_node_add(net.sim, p, pnode_recv);
-		ck_assert_int_eq(
-		    simnet_node_bind(net.sim, p->id, &p->addr), HY_OK);
+		ck_assert_int_eq(simnet_node_bind(net.sim, p->id, &p->addr),
+		    HY_OK);
 		simnet_node_timer_add(net.sim, p->id,
 		    simnet_now(net.sim) +
 		        hy_rng_below(simnet_rng(net.sim), net.period_ms),
@@ -1120,9 +1120,9 @@ START_TEST(test_sim_scale_ping_pong)
 	clock_gettime(CLOCK_MONOTONIC, &w1);
 	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &c1);
 	wall = (double)(w1.tv_sec - w0.tv_sec) +
-	       (double)(w1.tv_nsec - w0.tv_nsec) / 1e9;
+	    (double)(w1.tv_nsec - w0.tv_nsec) / 1e9;
 	cpu = (double)(c1.tv_sec - c0.tv_sec) +
-	      (double)(c1.tv_nsec - c0.tv_nsec) / 1e9;
+	    (double)(c1.tv_nsec - c0.tv_nsec) / 1e9;
 	simnet_stats(net.sim, &st);
 	printf("test_sim_scale_ping_pong: %" PRIu32 " nodes, %" PRIu64
 	       " datagrams, %" PRIu64 " events, %" PRIu64
@@ -1138,10 +1138,10 @@ START_TEST(test_sim_scale_ping_pong)
 		uint64_t rx = 0;
 
 		for (uint32_t i = 0; i < net.n; i++) {
-			SIM_CK_ASSERT_UINT(
-			    net.sim, net.nodes[i].pings_sent, ==, pings);
-			SIM_CK_ASSERT_UINT(
-			    net.sim, net.nodes[i].pongs_rx, ==, pings);
+			SIM_CK_ASSERT_UINT(net.sim, net.nodes[i].pings_sent, ==,
+			    pings);
+			SIM_CK_ASSERT_UINT(net.sim, net.nodes[i].pongs_rx, ==,
+			    pings);
 			SIM_CK_ASSERT_UINT(net.sim, net.nodes[i].bad, ==, 0);
 			rx += net.nodes[i].pings_rx;
 		}
@@ -1181,7 +1181,7 @@ START_TEST(test_sim_scale_million_events)
 	struct simnet *sim = sim_with_link(10, 0, 0, 0);
 	uint32_t n = env_u32("HY_SIM_EVENTS", 1000000), nodes = 1000;
 	uint64_t *h = calloc(n, sizeof(*h)), cancelled = 0;
-	struct mtimer m = {.sim = sim};
+	struct mtimer m = { .sim = sim };
 	struct hy_rng *rng = simnet_rng(sim);
 	struct simnet_stats st;
 	struct timespec c0, c1;
@@ -1204,7 +1204,7 @@ START_TEST(test_sim_scale_million_events)
 	ck_assert_int_eq(simnet_run_until_idle(sim, 2000000, 0), HY_OK);
 	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &c1);
 	cpu = (double)(c1.tv_sec - c0.tv_sec) +
-	      (double)(c1.tv_nsec - c0.tv_nsec) / 1e9;
+	    (double)(c1.tv_nsec - c0.tv_nsec) / 1e9;
 	printf("test_sim_scale_million_events: %" PRIu32
 	       " timers, %.3f s cpu (seed=%" PRIu64 ")\n",
 	    n, cpu, simnet_seed(sim));

@@ -20,7 +20,7 @@
 struct simmap_ent {
 	uint8_t used;
 	uint8_t key[SIMMAP_KEYLEN];
-	uint32_t node;           /* address map: owner */
+	uint32_t node; /* address map: owner */
 	struct simnet_link link; /* link map: override */
 };
 
@@ -35,14 +35,14 @@ void simmap_key(uint8_t key[SIMMAP_KEYLEN], const struct hy_addr *a,
     const struct hy_addr *b);
 
 /* The entry for key, or NULL. */
-struct simmap_ent *simmap_find(
-    const struct simmap *m, const uint8_t key[SIMMAP_KEYLEN]);
+struct simmap_ent *simmap_find(const struct simmap *m,
+    const uint8_t key[SIMMAP_KEYLEN]);
 /*
  * The entry for key, created (payload zeroed) if absent; *created says
  * which. NULL if memory ran out. Entry pointers die at the next insert.
  */
-struct simmap_ent *simmap_insert(
-    struct simmap *m, const uint8_t key[SIMMAP_KEYLEN], bool *created);
+struct simmap_ent *simmap_insert(struct simmap *m,
+    const uint8_t key[SIMMAP_KEYLEN], bool *created);
 /* Removes key; returns whether it was present. */
 bool simmap_delete(struct simmap *m, const uint8_t key[SIMMAP_KEYLEN]);
 void simmap_fini(struct simmap *m);

@@ -20,7 +20,7 @@ struct simnode {
 	uint8_t frozen;
 	uint8_t group;
 	uint64_t frozen_until; /* SIMNET_FOREVER: until simnet_node_resume */
-	uint32_t resume_slot;  /* pending SIMQ_RESUME, or SIMQ_NONE */
+	uint32_t resume_slot; /* pending SIMQ_RESUME, or SIMQ_NONE */
 	uint32_t def_head, def_tail; /* deferred slots, FIFO */
 	uint32_t def_packets;
 	struct hy_addr *addrs; /* addresses bound to this node */
@@ -37,8 +37,8 @@ struct simnet {
 	struct simq q;
 	struct simnode *nodes;
 	uint32_t nnodes, nodes_cap;
-	struct simmap addrs;                 /* address -> node */
-	struct simmap links;                 /* (from, to) -> link override */
+	struct simmap addrs; /* address -> node */
+	struct simmap links; /* (from, to) -> link override */
 	uint64_t blocked[SIMNET_MAX_GROUPS]; /* bit b of [a]: a -> b blocked */
 	struct simnet_stats st;
 	uint64_t hash;

@@ -82,12 +82,12 @@ simnet_note(struct simnet *sim, enum simnet_trace_kind kind, uint32_t node,
 	}
 	if (sim->trace != NULL) {
 		struct simnet_trace tr = {
-		    .kind = kind,
-		    .now_ms = sim->clock.now_ms,
-		    .node = node,
-		    .from = from,
-		    .to = to,
-		    .len = len,
+			.kind = kind,
+			.now_ms = sim->clock.now_ms,
+			.node = node,
+			.from = from,
+			.to = to,
+			.len = len,
 		};
 
 		sim->trace(sim->trace_arg, &tr);
@@ -282,8 +282,8 @@ simnet_node_at(const struct simnet *sim, const struct hy_addr *addr)
 }
 
 int
-simnet_node_stats(
-    const struct simnet *sim, uint32_t node, struct simnet_node_stats *out)
+simnet_node_stats(const struct simnet *sim, uint32_t node,
+    struct simnet_node_stats *out)
 {
 	if (node >= sim->nnodes)
 		return HY_EINVAL;
@@ -398,9 +398,9 @@ simnet_node_freeze(struct simnet *sim, uint32_t node, uint64_t duration_ms)
 	if (n == NULL)
 		return HY_EINVAL;
 	until = duration_ms == SIMNET_FOREVER ||
-	                duration_ms > SIMNET_FOREVER - sim->clock.now_ms
-	            ? SIMNET_FOREVER
-	            : sim->clock.now_ms + duration_ms;
+	        duration_ms > SIMNET_FOREVER - sim->clock.now_ms
+	    ? SIMNET_FOREVER
+	    : sim->clock.now_ms + duration_ms;
 	if (n->frozen && n->frozen_until >= until)
 		return HY_OK;
 	if (until != SIMNET_FOREVER) {
@@ -446,7 +446,7 @@ simnet_node_resume(struct simnet *sim, uint32_t node)
 		if (e->kind == SIMQ_TIMER && e->cancelled) {
 			simq_release(&sim->q, s);
 		} else if (simq_requeue(&sim->q, s, sim->clock.now_ms) !=
-		           HY_OK) {
+		    HY_OK) {
 			/* out of memory: lose it, but keep the books right */
 			if (e->kind == SIMQ_PACKET) {
 				sim->st.frozen_queued--;
@@ -507,8 +507,8 @@ simnet_link_set(struct simnet *sim, const struct hy_addr *from,
 }
 
 int
-simnet_link_clear(
-    struct simnet *sim, const struct hy_addr *from, const struct hy_addr *to)
+simnet_link_clear(struct simnet *sim, const struct hy_addr *from,
+    const struct hy_addr *to)
 {
 	uint8_t key[SIMMAP_KEYLEN];
 

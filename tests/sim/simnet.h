@@ -41,18 +41,18 @@ struct simnet;
 /* How one directed link treats a datagram. */
 struct simnet_link {
 	uint32_t latency_ms; /* base one-way delay */
-	uint32_t jitter_ms;  /* plus a uniform delay in [0, jitter_ms] */
-	double loss;         /* probability a datagram is dropped, [0, 1] */
-	double dup;          /* probability it is delivered twice, [0, 1] */
+	uint32_t jitter_ms; /* plus a uniform delay in [0, jitter_ms] */
+	double loss; /* probability a datagram is dropped, [0, 1] */
+	double dup; /* probability it is delivered twice, [0, 1] */
 };
 
 struct simnet_config {
 	struct simnet_link link; /* default for every pair without override */
-	size_t max_datagram;     /* bytes; larger sends are dropped (1280) */
-	size_t max_in_flight;    /* datagrams queued network-wide (1 << 20) */
+	size_t max_datagram; /* bytes; larger sends are dropped (1280) */
+	size_t max_in_flight; /* datagrams queued network-wide (1 << 20) */
 	size_t frozen_queue_max; /* datagrams held for a frozen node (256) */
 	uint64_t max_events; /* per run call when the call passes 0 (10^8) */
-	uint64_t start_ms;   /* monotonic clock at creation (1000) */
+	uint64_t start_ms; /* monotonic clock at creation (1000) */
 	uint64_t wall_offset_ms; /* wall clock = mono + this (2026-01-01) */
 };
 
@@ -64,25 +64,25 @@ struct simnet_stats {
 	uint64_t sent; /* simnet_send calls */
 	uint64_t sent_bytes;
 	uint64_t duplicated; /* extra copies the link model made */
-	uint64_t delivered;  /* receive callbacks run */
+	uint64_t delivered; /* receive callbacks run */
 	uint64_t delivered_bytes;
-	uint64_t dropped_loss;      /* the link lost it */
+	uint64_t dropped_loss; /* the link lost it */
 	uint64_t dropped_partition; /* sender and receiver groups blocked */
-	uint64_t dropped_dead;      /* no live node at the address */
-	uint64_t dropped_oversize;  /* longer than max_datagram */
+	uint64_t dropped_dead; /* no live node at the address */
+	uint64_t dropped_oversize; /* longer than max_datagram */
 	uint64_t dropped_in_flight; /* network-wide queue full */
-	uint64_t dropped_frozen;    /* a frozen node's queue was full */
-	uint64_t in_flight;         /* deliveries now in the event queue */
-	uint64_t in_flight_max;     /* high-water mark of in_flight */
-	uint64_t frozen_queued;     /* held for frozen nodes right now */
+	uint64_t dropped_frozen; /* a frozen node's queue was full */
+	uint64_t in_flight; /* deliveries now in the event queue */
+	uint64_t in_flight_max; /* high-water mark of in_flight */
+	uint64_t frozen_queued; /* held for frozen nodes right now */
 	uint64_t timers_fired;
 	uint64_t timers_cancelled;
 	uint64_t timers_dropped; /* owner crashed before they fired */
-	uint64_t events;         /* events popped from the queue */
+	uint64_t events; /* events popped from the queue */
 };
 
 struct simnet_node_stats {
-	uint64_t sent, sent_bytes;         /* sends from its addresses */
+	uint64_t sent, sent_bytes; /* sends from its addresses */
 	uint64_t received, received_bytes; /* receive callbacks run */
 	uint64_t dropped_to; /* datagrams for it dropped for any reason */
 	uint64_t timers_fired;
@@ -113,7 +113,7 @@ enum simnet_trace_kind {
 struct simnet_trace {
 	enum simnet_trace_kind kind;
 	uint64_t now_ms;
-	uint32_t node;              /* receiver / timer owner / SIMNET_NONE */
+	uint32_t node; /* receiver / timer owner / SIMNET_NONE */
 	const struct hy_addr *from; /* datagram events only, else NULL */
 	const struct hy_addr *to;
 	size_t len;
@@ -166,15 +166,15 @@ void simnet_set_trace(struct simnet *sim, simnet_trace_cb *cb, void *arg);
  * Adds a node; node ids are small integers handed out in order (0, 1, ...)
  * and never reused. Returns the id or SIMNET_NONE if memory ran out.
  */
-uint32_t simnet_node_add(
-    struct simnet *sim, void *node_ctx, simnet_recv_cb *recv);
+uint32_t simnet_node_add(struct simnet *sim, void *node_ctx,
+    simnet_recv_cb *recv);
 /*
  * Makes `node` receive datagrams sent to addr. Returns 0, HY_EINVAL (no
  * such live node, unset address), HY_EEXIST (addr belongs to a live node) or
  * HY_ENOMEM.
  */
-int simnet_node_bind(
-    struct simnet *sim, uint32_t node, const struct hy_addr *addr);
+int simnet_node_bind(struct simnet *sim, uint32_t node,
+    const struct hy_addr *addr);
 /* Releases addr. Returns 0 or HY_ENOENT. */
 int simnet_node_unbind(struct simnet *sim, const struct hy_addr *addr);
 /*
@@ -188,8 +188,8 @@ bool simnet_node_alive(const struct simnet *sim, uint32_t node);
 /* The live node listening on addr, or SIMNET_NONE. */
 uint32_t simnet_node_at(const struct simnet *sim, const struct hy_addr *addr);
 /* Per-node counters; returns 0 or HY_EINVAL (unknown id). */
-int simnet_node_stats(
-    const struct simnet *sim, uint32_t node, struct simnet_node_stats *out);
+int simnet_node_stats(const struct simnet *sim, uint32_t node,
+    struct simnet_node_stats *out);
 
 /*
  * Freezes a node for duration_ms (SIMNET_FOREVER: until simnet_node_resume):
@@ -218,8 +218,8 @@ int simnet_set_default_link(struct simnet *sim, const struct simnet_link *l);
 int simnet_link_set(struct simnet *sim, const struct hy_addr *from,
     const struct hy_addr *to, const struct simnet_link *l);
 /* Removes an override. Returns 0 or HY_ENOENT. */
-int simnet_link_clear(
-    struct simnet *sim, const struct hy_addr *from, const struct hy_addr *to);
+int simnet_link_clear(struct simnet *sim, const struct hy_addr *from,
+    const struct hy_addr *to);
 
 /* Puts a node in partition group g. Returns 0 or HY_EINVAL. */
 int simnet_node_set_group(struct simnet *sim, uint32_t node, unsigned g);
@@ -228,8 +228,8 @@ int simnet_node_set_group(struct simnet *sim, uint32_t node, unsigned g);
  * so asymmetric partitions are possible. Datagrams already in flight across
  * a blocked link are dropped when they arrive. Returns 0 or HY_EINVAL.
  */
-int simnet_block(
-    struct simnet *sim, unsigned from_g, unsigned to_g, bool blocked);
+int simnet_block(struct simnet *sim, unsigned from_g, unsigned to_g,
+    bool blocked);
 /* Blocks both directions between a and b. Returns 0 or HY_EINVAL. */
 int simnet_partition(struct simnet *sim, unsigned a, unsigned b);
 /* Unblocks both directions between a and b. Returns 0 or HY_EINVAL. */
@@ -257,8 +257,8 @@ int simnet_send(struct simnet *sim, const struct hy_addr *from,
  * one (simnet_timer_add) belongs to the test driver. Returns a handle,
  * never 0, or 0 if memory ran out.
  */
-uint64_t simnet_timer_add(
-    struct simnet *sim, uint64_t at_ms, simnet_timer_cb *cb, void *arg);
+uint64_t simnet_timer_add(struct simnet *sim, uint64_t at_ms,
+    simnet_timer_cb *cb, void *arg);
 uint64_t simnet_node_timer_add(struct simnet *sim, uint32_t node,
     uint64_t at_ms, simnet_timer_cb *cb, void *arg);
 /*
@@ -290,8 +290,8 @@ int simnet_run_for(struct simnet *sim, uint64_t dt_ms, uint64_t max_events);
  * if events remain after max_ms (the clock reads now + max_ms) or HY_ERANGE
  * if the budget ran out. Nodes frozen forever do not keep the network busy.
  */
-int simnet_run_until_idle(
-    struct simnet *sim, uint64_t max_ms, uint64_t max_events);
+int simnet_run_until_idle(struct simnet *sim, uint64_t max_ms,
+    uint64_t max_events);
 /* Events pending in the queue. */
 size_t simnet_pending(const struct simnet *sim);
 

@@ -22,19 +22,19 @@
 enum simq_kind {
 	SIMQ_FREE = 0,
 	SIMQ_PACKET, /* a datagram on its way to a node */
-	SIMQ_TIMER,  /* a callback due at a time */
-	SIMQ_RESUME  /* a frozen node wakes up */
+	SIMQ_TIMER, /* a callback due at a time */
+	SIMQ_RESUME /* a frozen node wakes up */
 };
 
 typedef void simq_timer_cb(void *arg);
 
 struct simq_ev {
-	uint8_t kind;      /* enum simq_kind */
+	uint8_t kind; /* enum simq_kind */
 	uint8_t cancelled; /* a deferred timer cancelled while frozen */
-	uint32_t gen;      /* bumped when the slot is freed */
+	uint32_t gen; /* bumped when the slot is freed */
 	uint32_t heap_pos; /* index in the heap, SIMQ_NONE when not in it */
-	uint32_t next;     /* free list / per-node deferred list link */
-	uint32_t node;     /* destination / owner node, SIMQ_NONE for none */
+	uint32_t next; /* free list / per-node deferred list link */
+	uint32_t node; /* destination / owner node, SIMQ_NONE for none */
 	union {
 		struct {
 			struct hy_addr from;
@@ -54,8 +54,8 @@ struct simq_ev {
 };
 
 struct simq_ent {
-	uint64_t at;   /* due time, ms */
-	uint64_t seq;  /* insertion order, breaks ties */
+	uint64_t at; /* due time, ms */
+	uint64_t seq; /* insertion order, breaks ties */
 	uint32_t slot; /* index into the slot pool */
 };
 
@@ -66,7 +66,7 @@ struct simq {
 	struct simq_ent *heap;
 	uint32_t nheap;
 	uint32_t heap_cap;
-	uint64_t next_seq;     /* simq_push: from 2^63 up */
+	uint64_t next_seq; /* simq_push: from 2^63 up */
 	uint64_t next_requeue; /* simq_requeue: from 0 up */
 };
 

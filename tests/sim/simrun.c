@@ -79,8 +79,8 @@ simnet_enqueue(struct simnet *sim, const struct simnet_link *l, uint32_t dst,
 	uint32_t slot;
 
 	if (sim->st.in_flight >= sim->cfg.max_in_flight) {
-		simnet_count_drop(
-		    sim, SIMNET_TR_DROP_IN_FLIGHT, dst, from, to, len);
+		simnet_count_drop(sim, SIMNET_TR_DROP_IN_FLIGHT, dst, from, to,
+		    len);
 		return HY_OK;
 	}
 	if (l->jitter_ms > 0)
@@ -90,8 +90,8 @@ simnet_enqueue(struct simnet *sim, const struct simnet_link *l, uint32_t dst,
 	slot = copy != NULL ? simq_alloc(&sim->q, SIMQ_PACKET, dst) : SIMQ_NONE;
 	if (slot == SIMQ_NONE) {
 		free(copy);
-		simnet_count_drop(
-		    sim, SIMNET_TR_DROP_IN_FLIGHT, dst, from, to, len);
+		simnet_count_drop(sim, SIMNET_TR_DROP_IN_FLIGHT, dst, from, to,
+		    len);
 		return HY_ENOMEM;
 	}
 	if (len > 0)
@@ -104,8 +104,8 @@ simnet_enqueue(struct simnet *sim, const struct simnet_link *l, uint32_t dst,
 	e->u.pkt.src_group = (uint8_t)src_group;
 	if (simq_push(&sim->q, slot, sim->clock.now_ms + delay) != HY_OK) {
 		simq_release(&sim->q, slot);
-		simnet_count_drop(
-		    sim, SIMNET_TR_DROP_IN_FLIGHT, dst, from, to, len);
+		simnet_count_drop(sim, SIMNET_TR_DROP_IN_FLIGHT, dst, from, to,
+		    len);
 		return HY_ENOMEM;
 	}
 	if (++sim->st.in_flight > sim->st.in_flight_max)
@@ -134,8 +134,8 @@ simnet_send(struct simnet *sim, const struct hy_addr *from,
 	}
 	simnet_note(sim, SIMNET_TR_SEND, src, from, to, NULL, len);
 	if (len > sim->cfg.max_datagram || len > UINT32_MAX) {
-		simnet_count_drop(
-		    sim, SIMNET_TR_DROP_OVERSIZE, dst, from, to, len);
+		simnet_count_drop(sim, SIMNET_TR_DROP_OVERSIZE, dst, from, to,
+		    len);
 		return HY_OK;
 	}
 	if (dst == SIMNET_NONE) {
@@ -143,8 +143,8 @@ simnet_send(struct simnet *sim, const struct hy_addr *from,
 		return HY_OK;
 	}
 	if (simnet_is_blocked(sim, src_group, sim->nodes[dst].group)) {
-		simnet_count_drop(
-		    sim, SIMNET_TR_DROP_PARTITION, dst, from, to, len);
+		simnet_count_drop(sim, SIMNET_TR_DROP_PARTITION, dst, from, to,
+		    len);
 		return HY_OK;
 	}
 	if (sim->links.len > 0) {
@@ -199,8 +199,8 @@ simnet_node_timer_add(struct simnet *sim, uint32_t node, uint64_t at_ms,
 }
 
 uint64_t
-simnet_timer_add(
-    struct simnet *sim, uint64_t at_ms, simnet_timer_cb *cb, void *arg)
+simnet_timer_add(struct simnet *sim, uint64_t at_ms, simnet_timer_cb *cb,
+    void *arg)
 {
 	return simnet_node_timer_add(sim, SIMNET_NONE, at_ms, cb, arg);
 }
@@ -241,21 +241,21 @@ simnet_deliver(struct simnet *sim, uint32_t slot)
 
 	sim->st.in_flight--;
 	if (!n->alive) {
-		simnet_count_drop(
-		    sim, SIMNET_TR_DROP_DEAD, dst, &from, &to, len);
+		simnet_count_drop(sim, SIMNET_TR_DROP_DEAD, dst, &from, &to,
+		    len);
 		simq_release(&sim->q, slot);
 		return;
 	}
 	if (simnet_is_blocked(sim, e->u.pkt.src_group, n->group)) {
-		simnet_count_drop(
-		    sim, SIMNET_TR_DROP_PARTITION, dst, &from, &to, len);
+		simnet_count_drop(sim, SIMNET_TR_DROP_PARTITION, dst, &from,
+		    &to, len);
 		simq_release(&sim->q, slot);
 		return;
 	}
 	if (n->frozen) {
 		if (n->def_packets >= sim->cfg.frozen_queue_max) {
-			simnet_count_drop(
-			    sim, SIMNET_TR_DROP_FROZEN, dst, &from, &to, len);
+			simnet_count_drop(sim, SIMNET_TR_DROP_FROZEN, dst,
+			    &from, &to, len);
 			simq_release(&sim->q, slot);
 			return;
 		}
