@@ -48,6 +48,13 @@
  *    (HY_EEXIST) unless it is bad, in which case it moves to the new one
  *    with a clean record. An address already owned by another contact is
  *    refused (HY_EEXIST) unless that contact is bad, which is removed.
+ *    Candidates: a newer claim to a cached address or ID replaces the
+ *    cached one, except that a QUERY never re-points a verified candidate.
+ *  - A reply from a candidate does not touch its bucket (only contacts do).
+ *  - Cost: finding an ID is O(k) (its bucket is known from the prefix);
+ *    admitting a new ID scans the table once for address uniqueness and
+ *    once for the diversity counts, O(contacts), fine for the few thousand
+ *    contacts a table holds.
  *  - Diversity: at most div_per_bucket contacts per /div_v4_bits
  *    (/div_v6_bits) in a bucket, div_per_table in the table, and at most
  *    div_per_bucket candidates per prefix in a cache; local addresses are
@@ -416,8 +423,10 @@ hy_rt_init_contact(struct hy_rtable_contact *c, const struct hy_id *id,
 }
 
 /*
- * Put id into bucket bi's replacement cache (or refresh it there). Returns
- * 0, HY_EDIVERSITY or HY_EFULL (every cached candidate ranks higher).
+ * Put id into bucket bi's replacement cache (or refresh it there). A cached
+ * ID heard at a new address moves there, unless it is verified and the new
+ * claim is not (HY_EEXIST). Returns 0, HY_EEXIST, HY_EDIVERSITY or HY_EFULL
+ * (every cached candidate ranks higher).
  */
 static int
 hy_rt_cache(struct hy_rtable *rt, int bi, const struct hy_id *id,
@@ -431,6 +440,12 @@ hy_rt_cache(struct hy_rtable *rt, int bi, const struct hy_id *id,
 	slot = hy_rt_slot(rt, b, id, true);
 	if (slot >= 0 && hy_addr_eq(&b->r[slot].addr, addr)) {
 		hy_rt_note(&b->r[slot], how, now_ms);
+		goto out;
+	}
+	/* An unverified claim does not re-point a verified candidate. */
+	if (slot >= 0 && how == HY_RTABLE_QUERY &&
+	    (b->r[slot].flags & HY_RTABLE_F_REPLIED) != 0) {
+		err = HY_EEXIST;
 		goto out;
 	}
 	/* A newer claim to a cached address replaces the older one. */

@@ -134,20 +134,32 @@ int hy_rtable_new(struct hy_rtable **out, const struct hy_id *self,
 void hy_rtable_free(struct hy_rtable *rt);
 
 /*
- * We heard from id at addr. Returns an enum hy_rtable_heard_result (>= 0),
+ * We heard from id at addr: how = HY_RTABLE_REPLY (it answered our query:
+ * resets its failures, touches its bucket) or HY_RTABLE_QUERY (it queried
+ * us: refreshes last_seen only; a new ID enters as questionable). A full
+ * own bucket splits; otherwise a bad contact gives way; otherwise the ID
+ * waits in the bucket's replacement cache (PENDING when it is verified and
+ * the bucket holds non-good contacts to ping, else CACHED). An ID never
+ * moves a non-bad contact's address, nor takes a non-bad contact's address.
+ * Returns an enum hy_rtable_heard_result (>= 0),
  * or a refusal: HY_EMARTIAN (martian address, or local address without
  * allow_local), HY_ESELF (own ID), HY_EMALFORMED (zero ID), HY_EINVAL (bad
  * `how`), HY_EEXIST (the ID is in the table at another address and that
  * contact is not bad, or the address belongs to another ID that is not
- * bad), HY_EDIVERSITY (an IP-diversity cap), HY_EFULL (no room, not even in
+ * bad, or a QUERY would re-point a verified candidate), HY_EDIVERSITY (an IP-diversity cap), HY_EFULL (no room, not even in
  * the replacement cache), HY_ENOMEM (a bucket split could not allocate).
  */
 int hy_rtable_heard(struct hy_rtable *rt, const struct hy_id *id,
     const struct hy_addr *addr, enum hy_rtable_how how, uint64_t now_ms);
 
 /*
- * A query to id timed out. Returns an enum hy_rtable_fail_result (>= 0) or
- * HY_ENOENT when id is neither a contact nor a candidate.
+ * A query to id timed out. A contact counts the failure (bad after
+ * bad_fails in a row); it is evicted for the best candidate of its bucket
+ * when one waits and either the table had asked to ping it
+ * (HY_RTABLE_F_PINGING, BEP 5) or it is now bad. A bad contact with no
+ * candidate stays. A candidate that fails is dropped from the cache.
+ * Returns an enum hy_rtable_fail_result (>= 0) or HY_ENOENT when id is
+ * neither a contact nor a candidate.
  */
 int hy_rtable_failed(struct hy_rtable *rt, const struct hy_id *id,
     uint64_t now_ms);

@@ -646,6 +646,15 @@ START_TEST(test_rtable_replacement_cache_bounded)
 	ck_assert_int_eq(hy_rtable_heard(rt, &q, &a, HY_RTABLE_QUERY, T0 + 99),
 	    HY_EFULL);
 	ck_assert(!hy_rtable_is_candidate(rt, &q));
+	/* a QUERY cannot re-point a verified candidate; a REPLY can */
+	a = pub(n++);
+	ck_assert_int_eq(hy_rtable_heard(rt, &ids[38], &a, HY_RTABLE_QUERY,
+			     T0 + 99),
+	    HY_EEXIST);
+	ck_assert_int_eq(hy_rtable_heard(rt, &ids[38], &a, HY_RTABLE_REPLY,
+			     T0 + 99),
+	    HY_RTABLE_CACHED);
+	ck_assert(hy_rtable_is_candidate(rt, &ids[38]));
 	/* a failed candidate is dropped */
 	ck_assert_int_eq(hy_rtable_failed(rt, &ids[39], T0 + 100),
 	    HY_RTABLE_DROPPED);
