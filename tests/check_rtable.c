@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "rtable-internal.h"
 #include "rtable.h"
 
 #define MIN_MS (60ull * 1000)
@@ -1143,6 +1144,211 @@ START_TEST(test_rtable_tick)
 }
 END_TEST
 
+/* Candidates waiting in the own bucket follow their range when it splits. */
+START_TEST(test_rtable_split_moves_candidates)
+{
+	struct hy_rtable_config cfg;
+	struct hy_rtable *rt;
+	struct hy_rtable_contact c;
+	struct hy_id self, a, b, cc, d, e;
+	struct hy_addr x;
+	struct hy_rng r;
+
+	hy_rng_seed(&r, 20);
+	self = rid(&r);
+	hy_rtable_config_default(&cfg);
+	cfg.k = 2;
+	cfg.max_contacts = 3;
+	rt = mk(&self, &cfg);
+	a = id_pfx(&self, 3, &r);
+	b = id_pfx(&self, 4, &r);
+	cc = id_pfx(&self, 0, &r);
+	d = id_pfx(&self, 5, &r);
+	e = id_pfx(&self, 5, &r);
+	x = pub(1);
+	ck_assert_int_eq(hy_rtable_heard(rt, &a, &x, HY_RTABLE_REPLY, T0),
+	    HY_RTABLE_ADDED);
+	x = pub(2);
+	ck_assert_int_eq(hy_rtable_heard(rt, &b, &x, HY_RTABLE_REPLY, T0),
+	    HY_RTABLE_ADDED);
+	x = pub(3);
+	ck_assert_int_eq(hy_rtable_heard(rt, &cc, &x, HY_RTABLE_REPLY, T0),
+	    HY_RTABLE_ADDED);
+	ck_assert_int_eq(hy_rtable_bucket_count(rt), 2);
+	/* at the total cap the own bucket cannot split: d waits */
+	x = pub(4);
+	ck_assert_int_eq(hy_rtable_heard(rt, &d, &x, HY_RTABLE_REPLY, T0),
+	    HY_RTABLE_CACHED);
+	ck_assert_int_eq(hy_rtable_bucket_count(rt), 2);
+	ck_assert(hy_rtable_is_candidate(rt, &d));
+	/* below the cap again, e splits the own bucket down to bucket 4 */
+	ck_assert_int_eq(hy_rtable_remove(rt, &cc, T0 + 1), HY_OK);
+	x = pub(5);
+	ck_assert_int_eq(hy_rtable_heard(rt, &e, &x, HY_RTABLE_REPLY, T0 + 2),
+	    HY_RTABLE_ADDED);
+	ck_assert_int_eq(hy_rtable_bucket_count(rt), 5);
+	ck_assert_int_eq(hy_rtable_bucket_of(rt, &d), 4);
+	ck_assert(hy_rtable_is_candidate(rt, &d)); /* moved with its range */
+	/* and is promoted when room appears there */
+	ck_assert_int_eq(hy_rtable_remove(rt, &b, T0 + 3), HY_OK);
+	ck_assert_int_eq(hy_rtable_find(rt, &d, &c), HY_OK);
+	ck_assert(!hy_rtable_is_candidate(rt, &d));
+	hy_rtable_free(rt);
+}
+END_TEST
+
+/*
+ * The structural invariants of rtable.c, checked from the inside: every ID
+ * in the bucket covering it and in one place only, bounds, unique contact
+ * addresses, the diversity caps, and the counters.
+ */
+static const char *
+invariant_broken(const struct hy_rtable *rt)
+{
+	const struct hy_rtable_config *cfg = &rt->cfg;
+	size_t nc = 0, nr = 0;
+
+	if (rt->nb < 1 || rt->nb > HY_RTABLE_MAX_BUCKETS)
+		return "bucket count";
+	for (int j = 0; j < rt->nb; j++) {
+		const struct hy_rt_bucket *b = &rt->b[j];
+
+		if (b->nc > cfg->k || b->nr > cfg->repl_size)
+			return "bucket bounds";
+		nc += b->nc;
+		nr += b->nr;
+		for (unsigned i = 0; i < b->nc + b->nr; i++) {
+			const struct hy_rtable_contact *c =
+			    i < b->nc ? &b->c[i] : &b->r[i - b->nc];
+			unsigned same_b = 0, same_t = 0;
+
+			if (hy_rt_index(rt, &c->id) != j)
+				return "ID in the wrong bucket";
+			for (int j2 = 0; j2 < rt->nb; j2++) {
+				const struct hy_rt_bucket *b2 = &rt->b[j2];
+
+				for (unsigned i2 = 0; i2 < b2->nc + b2->nr;
+				     i2++) {
+					const struct hy_rtable_contact *d =
+					    i2 < b2->nc ? &b2->c[i2] :
+							  &b2->r[i2 - b2->nc];
+
+					if (d == c)
+						continue;
+					if (hy_id_eq(&c->id, &d->id))
+						return "ID twice";
+					if (i >= b->nc || i2 >= b2->nc)
+						continue;
+					if (hy_addr_eq(&c->addr, &d->addr))
+						return "contact address twice";
+					if (!hy_addr_same_prefix(&c->addr,
+						&d->addr, 24, 64))
+						continue;
+					same_t++;
+					if (j2 == j)
+						same_b++;
+				}
+			}
+			if (i < b->nc && (same_b >= cfg->div_per_bucket ||
+					     same_t >= cfg->div_per_table))
+				return "diversity cap";
+		}
+	}
+	if (nc != rt->ncontacts || nr != rt->ncand)
+		return "counters";
+	if (nc > cfg->max_contacts)
+		return "total cap";
+	return NULL;
+}
+
+/* Random operation sequences keep every invariant. */
+START_TEST(test_rtable_random_ops_invariants)
+{
+	struct hy_rtable_config cfg;
+	struct hy_rtable *rt;
+	struct hy_rtable_contact out[16];
+	struct hy_id self, pool[600], tg[16];
+	struct hy_addr addrs[600];
+	struct hy_rng r;
+	uint64_t seed = 5000 + (uint64_t)_i, now = T0;
+
+	hy_rng_seed(&r, seed);
+	self = rid(&r);
+	hy_rtable_config_default(&cfg);
+	cfg.k = 4 + (unsigned)hy_rng_below(&r, 8);
+	cfg.repl_size = 1 + (unsigned)hy_rng_below(&r, 6);
+	cfg.max_contacts = _i % 3 == 0 ? 256 * cfg.k :
+					 cfg.k * 2 + (unsigned)hy_rng_below(&r, 20);
+	cfg.bad_fails = 1 + (unsigned)hy_rng_below(&r, 3);
+	cfg.div_per_table = 4;
+	rt = mk(&self, &cfg);
+	for (int i = 0; i < 600; i++) {
+		int p = 0;
+
+		while (p < 12 && hy_rng_below(&r, 2) == 0)
+			p++;
+		pool[i] = id_pfx(&self, p, &r);
+		/* few /24s, so diversity and address clashes happen */
+		addrs[i] = v4(20 + (int)hy_rng_below(&r, 3),
+		    (int)hy_rng_below(&r, 4), (int)hy_rng_below(&r, 4),
+		    1 + (int)hy_rng_below(&r, 3), 7000);
+	}
+	for (int step = 0; step < 4000; step++) {
+		size_t who = hy_rng_below(&r, 600);
+		uint64_t op = hy_rng_below(&r, 100);
+
+		now += hy_rng_below(&r, 60000);
+		if (op < 45) {
+			hy_rtable_heard(rt, &pool[who], &addrs[who],
+			    op < 30 ? HY_RTABLE_REPLY : HY_RTABLE_QUERY, now);
+		} else if (op < 50) {
+			/* the same ID from elsewhere */
+			hy_rtable_heard(rt, &pool[who],
+			    &addrs[hy_rng_below(&r, 600)], HY_RTABLE_REPLY,
+			    now);
+		} else if (op < 70) {
+			hy_rtable_failed(rt, &pool[who], now);
+		} else if (op < 75) {
+			hy_rtable_remove(rt, &pool[who], now);
+		} else if (op < 88) {
+			size_t n = hy_rtable_want_pings(rt, now, out, 16);
+
+			/* answer or fail the pings at random */
+			for (size_t i = 0; i < n; i++) {
+				if (hy_rng_below(&r, 2) == 0)
+					hy_rtable_failed(rt, &out[i].id, now);
+				else
+					hy_rtable_heard(rt, &out[i].id,
+					    &out[i].addr, HY_RTABLE_REPLY, now);
+			}
+		} else if (op < 94) {
+			size_t n = hy_rtable_refresh_due(rt, now, &r, tg, 16);
+
+			for (size_t i = 0; i < n; i++)
+				hy_rtable_touch_bucket(rt, &tg[i], now);
+		} else {
+			size_t n = hy_rtable_closest(rt, &pool[who], 16, out,
+			    HY_RTABLE_NO_BAD, now);
+
+			for (size_t i = 1; i < n; i++)
+				if (hy_id_cmp_dist(&pool[who], &out[i - 1].id,
+					&out[i].id) >= 0)
+					ck_abort_msg("seed=%llu step=%d: order",
+					    (unsigned long long)seed, step);
+		}
+		{
+			const char *why = invariant_broken(rt);
+
+			if (why != NULL || hy_rtable_next_deadline(rt, now) < now)
+				ck_abort_msg("seed=%llu step=%d: %s",
+				    (unsigned long long)seed, step,
+				    why != NULL ? why : "deadline");
+		}
+	}
+	hy_rtable_free(rt);
+}
+END_TEST
+
 static Suite *
 rtable_suite(void)
 {
@@ -1170,6 +1376,8 @@ rtable_suite(void)
 	tcase_add_test(tc, test_rtable_remove_promotes);
 	tcase_add_test(tc, test_rtable_total_cap);
 	tcase_add_test(tc, test_rtable_tick);
+	tcase_add_test(tc, test_rtable_split_moves_candidates);
+	tcase_add_loop_test(tc, test_rtable_random_ops_invariants, 0, 12);
 	suite_add_tcase(s, tc);
 	return s;
 }
