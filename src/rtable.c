@@ -29,7 +29,9 @@
  *  - A REPLY resets fails and touches the bucket; a QUERY only refreshes
  *    last_query/last_seen (an unverified query never clears failures).
  *  - A new ID (REPLY or QUERY) enters a bucket that has room. QUERY-only
- *    contacts start questionable (never replied).
+ *    contacts start questionable (never replied). With admit_unverified
+ *    off, a new ID heard only by QUERY waits as a candidate (CACHED) until
+ *    it replies (DESIGN.md §5: hearsay is pinged before it enters).
  *  - Full bucket: the own bucket splits if it can; otherwise a bad contact
  *    is replaced at once; otherwise the candidate goes to the replacement
  *    cache. A verified (REPLY) candidate facing non-good contacts gives
@@ -88,6 +90,7 @@ hy_rtable_config_default(struct hy_rtable_config *cfg)
 	cfg->div_per_table = 10;
 	cfg->allow_local = false;
 	cfg->local_div_exempt = true;
+	cfg->admit_unverified = true;
 }
 
 static bool
@@ -573,6 +576,9 @@ hy_rtable_heard(struct hy_rtable *rt, const struct hy_id *id,
 			goto out;
 		}
 	}
+	b = &rt->b[bi];
+	if (how == HY_RTABLE_QUERY && !rt->cfg.admit_unverified)
+		goto cache;
 	for (;;) {
 		b = &rt->b[bi];
 		if (b->nc < rt->cfg.k && rt->ncontacts < rt->cfg.max_contacts) {
@@ -618,6 +624,7 @@ hy_rtable_heard(struct hy_rtable *rt, const struct hy_id *id,
 		err = HY_RTABLE_ADDED;
 		goto out;
 	}
+cache:
 	err = hy_rt_cache(rt, bi, id, addr, how, now_ms);
 	if (err != HY_OK)
 		goto out;

@@ -45,6 +45,9 @@ struct hy_rtable_config {
 	bool allow_local;	     /* accept loopback/private (false) */
 	bool local_div_exempt;	     /* with allow_local: local addresses skip
 					the diversity caps (true) */
+	bool admit_unverified;	     /* a QUERY from a new ID may enter a
+					bucket (true, BEP 5); if false it only
+					becomes a candidate until it replies */
 };
 
 /* How we heard from a peer. */

@@ -1197,6 +1197,38 @@ START_TEST(test_rtable_split_moves_candidates)
 }
 END_TEST
 
+/* With admit_unverified off, a querier waits until it replies. */
+START_TEST(test_rtable_unverified_not_admitted)
+{
+	struct hy_rtable_config cfg;
+	struct hy_rtable *rt;
+	struct hy_rtable_contact c;
+	struct hy_id self, a;
+	struct hy_addr x = pub(1);
+	struct hy_rng r;
+
+	hy_rng_seed(&r, 21);
+	self = rid(&r);
+	a = rid(&r);
+	hy_rtable_config_default(&cfg);
+	ck_assert(cfg.admit_unverified);
+	cfg.admit_unverified = false;
+	rt = mk(&self, &cfg);
+	ck_assert_int_eq(hy_rtable_heard(rt, &a, &x, HY_RTABLE_QUERY, T0),
+	    HY_RTABLE_CACHED);
+	ck_assert_int_eq(hy_rtable_find(rt, &a, &c), HY_ENOENT);
+	ck_assert(hy_rtable_is_candidate(rt, &a));
+	ck_assert_int_eq(hy_rtable_heard(rt, &a, &x, HY_RTABLE_REPLY, T0 + 1),
+	    HY_RTABLE_ADDED);
+	ck_assert_int_eq(hy_rtable_find(rt, &a, &c), HY_OK);
+	ck_assert(!hy_rtable_is_candidate(rt, &a));
+	/* a known contact's queries still count */
+	ck_assert_int_eq(hy_rtable_heard(rt, &a, &x, HY_RTABLE_QUERY, T0 + 2),
+	    HY_RTABLE_UPDATED);
+	hy_rtable_free(rt);
+}
+END_TEST
+
 /*
  * The structural invariants of rtable.c, checked from the inside: every ID
  * in the bucket covering it and in one place only, bounds, unique contact
@@ -1280,6 +1312,7 @@ START_TEST(test_rtable_random_ops_invariants)
 	cfg.max_contacts = _i % 3 == 0 ? 256 * cfg.k :
 					 cfg.k * 2 + (unsigned)hy_rng_below(&r, 20);
 	cfg.bad_fails = 1 + (unsigned)hy_rng_below(&r, 3);
+	cfg.admit_unverified = _i % 4 != 3;
 	cfg.div_per_table = 4;
 	rt = mk(&self, &cfg);
 	for (int i = 0; i < 600; i++) {
@@ -1377,6 +1410,7 @@ rtable_suite(void)
 	tcase_add_test(tc, test_rtable_total_cap);
 	tcase_add_test(tc, test_rtable_tick);
 	tcase_add_test(tc, test_rtable_split_moves_candidates);
+	tcase_add_test(tc, test_rtable_unverified_not_admitted);
 	tcase_add_loop_test(tc, test_rtable_random_ops_invariants, 0, 12);
 	suite_add_tcase(s, tc);
 	return s;
