@@ -80,6 +80,9 @@ hy_addr_from_sockaddr(struct hy_addr *out, const struct sockaddr *sa,
 	struct hy_addr a;
 
 	memset(&a, 0, sizeof(a));
+	/* Do not read sa_family out of a buffer too short to hold it. */
+	if (sa == NULL || len < (socklen_t)sizeof(sa->sa_family))
+		return HY_EINVAL;
 	if (sa->sa_family == AF_INET && len >= sizeof(struct sockaddr_in)) {
 		const struct sockaddr_in *sin = (const void *)sa;
 
