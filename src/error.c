@@ -47,8 +47,7 @@ hy_strerror(int err)
 	const char *s = NULL;
 
 	/* Compare before negating: -INT_MIN overflows. */
-	if (err <= 0 &&
-	    err > -(int)(sizeof(hy_errstr) / sizeof(hy_errstr[0])))
+	if (err <= 0 && err > -(int)(sizeof(hy_errstr) / sizeof(hy_errstr[0])))
 		s = hy_errstr[-err];
 	return s != NULL ? s : "unknown error";
 }

@@ -32,9 +32,9 @@ struct hy_rt_near {
 struct hy_rtable {
 	struct hy_id self;
 	struct hy_rtable_config cfg;
-	int nb;		       /* buckets in use, 1..HY_RTABLE_MAX_BUCKETS */
-	size_t ncontacts;      /* sum of nc */
-	size_t ncand;	       /* sum of nr */
+	int nb; /* buckets in use, 1..HY_RTABLE_MAX_BUCKETS */
+	size_t ncontacts; /* sum of nc */
+	size_t ncand; /* sum of nr */
 	struct hy_rt_near *near; /* [cfg.max_contacts], for closest */
 	struct hy_rt_bucket b[HY_RTABLE_MAX_BUCKETS];
 };

@@ -87,8 +87,7 @@ hy_rtable_closest(const struct hy_rtable *rt, const struct hy_id *target,
 		hy_rt_collect(rt, p, target, flags, now_ms, &m);
 		if (m < n)
 			for (int j = p + 1; j <= last; j++)
-				hy_rt_collect(rt, j, target, flags, now_ms,
-				    &m);
+				hy_rt_collect(rt, j, target, flags, now_ms, &m);
 	}
 	for (int j = (p < last ? p : last) - 1; j >= 0 && m < n; j--)
 		hy_rt_collect(rt, j, target, flags, now_ms, &m);
@@ -102,8 +101,8 @@ hy_rtable_closest(const struct hy_rtable *rt, const struct hy_id *target,
 }
 
 static bool
-hy_rt_outstanding(const struct hy_rtable *rt,
-    const struct hy_rtable_contact *c, uint64_t now_ms)
+hy_rt_outstanding(const struct hy_rtable *rt, const struct hy_rtable_contact *c,
+    uint64_t now_ms)
 {
 	return (c->flags & HY_RTABLE_F_PINGING) != 0 &&
 	    now_ms < c->ping_ms + rt->cfg.ping_timeout_ms;
@@ -144,7 +143,7 @@ hy_rtable_want_pings(struct hy_rtable *rt, uint64_t now_ms,
 
 				if (hy_rt_outstanding(rt, c, now_ms) ||
 				    hy_rtable_status(rt, c, now_ms) ==
-					HY_RTABLE_GOOD)
+				        HY_RTABLE_GOOD)
 					continue;
 				if (lrs == NULL ||
 				    c->last_seen_ms < lrs->last_seen_ms)
@@ -193,15 +192,15 @@ hy_rt_random_in_bucket(const struct hy_rtable *rt, int j, struct hy_rng *rng,
 	if (bit != 0) {
 		uint8_t keep = (uint8_t)(0xff00u >> bit);
 
-		r.b[byte] = (uint8_t)((rt->self.b[byte] & keep) |
-		    (r.b[byte] & ~keep));
+		r.b[byte] =
+		    (uint8_t)((rt->self.b[byte] & keep) | (r.b[byte] & ~keep));
 	}
 	*out = r;
 }
 
 size_t
-hy_rtable_refresh_due(struct hy_rtable *rt, uint64_t now_ms,
-    struct hy_rng *rng, struct hy_id *out, size_t max)
+hy_rtable_refresh_due(struct hy_rtable *rt, uint64_t now_ms, struct hy_rng *rng,
+    struct hy_id *out, size_t max)
 {
 	size_t n = 0;
 
@@ -283,8 +282,8 @@ hy_rtable_tick(struct hy_rtable *rt, uint64_t now_ms, struct hy_rng *rng,
     struct hy_rtable_work *w)
 {
 	w->n_pings = hy_rtable_want_pings(rt, now_ms, w->pings, w->max_pings);
-	w->n_targets = hy_rtable_refresh_due(rt, now_ms, rng, w->targets,
-	    w->max_targets);
+	w->n_targets =
+	    hy_rtable_refresh_due(rt, now_ms, rng, w->targets, w->max_targets);
 	return hy_rtable_next_deadline(rt, now_ms);
 }
 

@@ -207,8 +207,8 @@ hy_rtable_status(const struct hy_rtable *rt, const struct hy_rtable_contact *c,
 		return HY_RTABLE_BAD;
 	if (c->fails == 0 && (c->flags & HY_RTABLE_F_REPLIED) != 0 &&
 	    (now_ms < c->last_reply_ms + w ||
-		((c->flags & HY_RTABLE_F_QUERIED) != 0 &&
-		    now_ms < c->last_query_ms + w)))
+	        ((c->flags & HY_RTABLE_F_QUERIED) != 0 &&
+	            now_ms < c->last_query_ms + w)))
 		return HY_RTABLE_GOOD;
 	return HY_RTABLE_QUESTIONABLE;
 }
@@ -397,8 +397,7 @@ hy_rt_split(struct hy_rtable *rt, uint64_t now_ms)
 
 /* Record that we heard from c. */
 static void
-hy_rt_note(struct hy_rtable_contact *c, enum hy_rtable_how how,
-    uint64_t now_ms)
+hy_rt_note(struct hy_rtable_contact *c, enum hy_rtable_how how, uint64_t now_ms)
 {
 	if (now_ms > c->last_seen_ms)
 		c->last_seen_ms = now_ms;
@@ -642,8 +641,7 @@ out:
 }
 
 int
-hy_rtable_failed(struct hy_rtable *rt, const struct hy_id *id,
-    uint64_t now_ms)
+hy_rtable_failed(struct hy_rtable *rt, const struct hy_id *id, uint64_t now_ms)
 {
 	int bi = hy_rt_index(rt, id), slot, err = HY_ENOENT;
 	struct hy_rt_bucket *b = &rt->b[bi];
@@ -675,8 +673,7 @@ out:
 }
 
 int
-hy_rtable_remove(struct hy_rtable *rt, const struct hy_id *id,
-    uint64_t now_ms)
+hy_rtable_remove(struct hy_rtable *rt, const struct hy_id *id, uint64_t now_ms)
 {
 	int bi = hy_rt_index(rt, id), slot, err = HY_ENOENT;
 	struct hy_rt_bucket *b = &rt->b[bi];

@@ -30,47 +30,47 @@
  * Every limit is checked by hy_rtable_new().
  */
 struct hy_rtable_config {
-	unsigned k;		     /* contacts per bucket (20) */
-	unsigned repl_size;	     /* replacement cache per bucket; 0 = k */
-	unsigned max_contacts;	     /* cap on contacts in buckets (4096);
-					clamped to 256 * k */
-	uint64_t good_ms;	     /* BEP 5 "good" window (15 min) */
-	unsigned bad_fails;	     /* consecutive failures that make bad (2) */
-	uint64_t refresh_ms;	     /* bucket refresh interval (15 min) */
-	uint64_t ping_timeout_ms;    /* re-ask a ping after this (10 s) */
-	unsigned div_v4_bits;	     /* IPv4 diversity prefix (24) */
-	unsigned div_v6_bits;	     /* IPv6 diversity prefix (64) */
-	unsigned div_per_bucket;     /* per prefix per bucket (2); 0 = off */
-	unsigned div_per_table;	     /* per prefix in the table (10); 0 = off */
-	bool allow_local;	     /* accept loopback/private (false) */
-	bool local_div_exempt;	     /* with allow_local: local addresses skip
-					the diversity caps (true) */
-	bool admit_unverified;	     /* a QUERY from a new ID may enter a
-					bucket (true, BEP 5); if false it only
-					becomes a candidate until it replies */
+	unsigned k; /* contacts per bucket (20) */
+	unsigned repl_size; /* replacement cache per bucket; 0 = k */
+	unsigned max_contacts; /* cap on contacts in buckets (4096);
+	                          clamped to 256 * k */
+	uint64_t good_ms; /* BEP 5 "good" window (15 min) */
+	unsigned bad_fails; /* consecutive failures that make bad (2) */
+	uint64_t refresh_ms; /* bucket refresh interval (15 min) */
+	uint64_t ping_timeout_ms; /* re-ask a ping after this (10 s) */
+	unsigned div_v4_bits; /* IPv4 diversity prefix (24) */
+	unsigned div_v6_bits; /* IPv6 diversity prefix (64) */
+	unsigned div_per_bucket; /* per prefix per bucket (2); 0 = off */
+	unsigned div_per_table; /* per prefix in the table (10); 0 = off */
+	bool allow_local; /* accept loopback/private (false) */
+	bool local_div_exempt; /* with allow_local: local addresses skip
+	                          the diversity caps (true) */
+	bool admit_unverified; /* a QUERY from a new ID may enter a
+	                          bucket (true, BEP 5); if false it only
+	                          becomes a candidate until it replies */
 };
 
 /* How we heard from a peer. */
 enum hy_rtable_how {
 	HY_RTABLE_REPLY = 1, /* it answered one of our queries: verified */
-	HY_RTABLE_QUERY = 2  /* it sent us a query: unverified */
+	HY_RTABLE_QUERY = 2 /* it sent us a query: unverified */
 };
 
 /* Non-negative results of hy_rtable_heard(); refusals are negative. */
 enum hy_rtable_heard_result {
 	HY_RTABLE_UPDATED = 0, /* an existing contact was refreshed */
-	HY_RTABLE_ADDED = 1,   /* a new contact entered a bucket */
+	HY_RTABLE_ADDED = 1, /* a new contact entered a bucket */
 	HY_RTABLE_PENDING = 2, /* bucket full; candidate cached and the table
-				  wants questionable contacts pinged */
-	HY_RTABLE_CACHED = 3   /* bucket full; candidate cached, nothing to do */
+	                          wants questionable contacts pinged */
+	HY_RTABLE_CACHED = 3 /* bucket full; candidate cached, nothing to do */
 };
 
 /* Non-negative results of hy_rtable_failed(). */
 enum hy_rtable_fail_result {
-	HY_RTABLE_KEPT = 0,	/* failure counted, contact stays */
+	HY_RTABLE_KEPT = 0, /* failure counted, contact stays */
 	HY_RTABLE_REPLACED = 1, /* contact evicted (a candidate took its
-				   place if one could) */
-	HY_RTABLE_DROPPED = 2	/* it was a candidate; dropped from the cache */
+	                           place if one could) */
+	HY_RTABLE_DROPPED = 2 /* it was a candidate; dropped from the cache */
 };
 
 enum hy_rtable_status {
@@ -88,17 +88,17 @@ enum hy_rtable_status {
 struct hy_rtable_contact {
 	struct hy_id id;
 	struct hy_addr addr;
-	uint64_t added_ms;	/* when it entered the table */
-	uint64_t last_seen_ms;	/* last reply or query: the LRS order */
+	uint64_t added_ms; /* when it entered the table */
+	uint64_t last_seen_ms; /* last reply or query: the LRS order */
 	uint64_t last_reply_ms; /* valid with HY_RTABLE_F_REPLIED */
 	uint64_t last_query_ms; /* valid with HY_RTABLE_F_QUERIED */
-	uint64_t ping_ms;	/* valid with HY_RTABLE_F_PINGING */
-	uint32_t fails;		/* consecutive failed queries */
+	uint64_t ping_ms; /* valid with HY_RTABLE_F_PINGING */
+	uint32_t fails; /* consecutive failed queries */
 	uint32_t flags;
 };
 
 /* Flags for hy_rtable_closest(). */
-#define HY_RTABLE_NO_BAD 0x1u	 /* skip bad contacts */
+#define HY_RTABLE_NO_BAD 0x1u /* skip bad contacts */
 #define HY_RTABLE_GOOD_ONLY 0x2u /* only good contacts */
 
 struct hy_rtable_stats {
@@ -115,7 +115,7 @@ struct hy_rtable_work {
 	struct hy_rtable_contact *pings; /* contacts to ping */
 	size_t max_pings;
 	size_t n_pings; /* out */
-	struct hy_id *targets;		 /* bucket-refresh lookup targets */
+	struct hy_id *targets; /* bucket-refresh lookup targets */
 	size_t max_targets;
 	size_t n_targets; /* out */
 };
@@ -149,8 +149,9 @@ void hy_rtable_free(struct hy_rtable *rt);
  * allow_local), HY_ESELF (own ID), HY_EMALFORMED (zero ID), HY_EINVAL (bad
  * `how`), HY_EEXIST (the ID is in the table at another address and that
  * contact is not bad, or the address belongs to another ID that is not
- * bad, or a QUERY would re-point a verified candidate), HY_EDIVERSITY (an IP-diversity cap), HY_EFULL (no room, not even in
- * the replacement cache), HY_ENOMEM (a bucket split could not allocate).
+ * bad, or a QUERY would re-point a verified candidate), HY_EDIVERSITY (an
+ * IP-diversity cap), HY_EFULL (no room, not even in the replacement cache),
+ * HY_ENOMEM (a bucket split could not allocate).
  */
 int hy_rtable_heard(struct hy_rtable *rt, const struct hy_id *id,
     const struct hy_addr *addr, enum hy_rtable_how how, uint64_t now_ms);

@@ -121,7 +121,7 @@ hy_dtls_config_default(struct hy_dtls_config *cfg)
 	cfg->idle_timeout_ms = 600000;
 	cfg->initial_rto_ms = 1000;
 	cfg->max_rto_ms = 8000;
-	cfg->mtu = 1232;
+	cfg->mtu = 1280;
 	cfg->queue_max = 16;
 }
 
@@ -169,7 +169,7 @@ hy_dbio_ctrl(BIO *b, int cmd, long num, void *ptr)
 		return 1;
 	case BIO_CTRL_DGRAM_QUERY_MTU:
 	case BIO_CTRL_DGRAM_GET_FALLBACK_MTU:
-		return io != NULL ? io->d->cfg.mtu : 1232;
+		return io != NULL ? io->d->cfg.mtu : 1280;
 	default:
 		return 0;
 	}

@@ -32,7 +32,7 @@ struct hy_dtls_config {
 	uint32_t idle_timeout_ms; /* close a silent session (600 s) */
 	uint32_t initial_rto_ms; /* first retransmission timeout (1 s) */
 	uint32_t max_rto_ms; /* retransmission backoff cap (8 s) */
-	uint16_t mtu; /* largest datagram we send (1232) */
+	uint16_t mtu; /* largest datagram we send (1280) */
 	size_t queue_max; /* messages queued during a handshake (16) */
 };
 

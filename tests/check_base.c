@@ -20,8 +20,7 @@
 #include "rng.h"
 
 static struct hy_addr
-A(const char *s)
-{
+A(const char *s) {
 	struct hy_addr a;
 
 	ck_assert_msg(hy_addr_parse(&a, s) == HY_OK, "parse %s", s);
@@ -32,13 +31,13 @@ A(const char *s)
 
 START_TEST(test_base_addr_parse_format)
 {
-	static const char *const ok[] = {"1.2.3.4:5", "255.255.255.255:65535",
-	    "0.0.0.0:0", "[::1]:80", "[2001:db8::1]:6881", "[fe80::1]:1"};
-	static const char *const bad[] = {"", "1.2.3.4", "1.2.3.4:",
-	    "1.2.3.4:65536", "1.2.3.4:-1", "1.2.3.4:+1", "1.2.3.4:5x",
-	    "1.2.3.4: 5", "1.2.3:5", "1.2.3.4.5:6", "a.b.c.d:1", "::1:5",
-	    "[::1]5", "[::1]:", "[]:1", "[::1:5", "[1.2.3.4]:5", "01.2.3.4:5",
-	    "[::1]:99999999999999999999999"};
+	static const char *const ok[] = { "1.2.3.4:5", "255.255.255.255:65535",
+		"0.0.0.0:0", "[::1]:80", "[2001:db8::1]:6881", "[fe80::1]:1" };
+	static const char *const bad[] = { "", "1.2.3.4",
+		"1.2.3.4:", "1.2.3.4:65536", "1.2.3.4:-1", "1.2.3.4:+1",
+		"1.2.3.4:5x", "1.2.3.4: 5", "1.2.3:5", "1.2.3.4.5:6",
+		"a.b.c.d:1", "::1:5", "[::1]5", "[::1]:", "[]:1", "[::1:5",
+		"[1.2.3.4]:5", "01.2.3.4:5", "[::1]:99999999999999999999999" };
 	struct hy_addr a, keep;
 	char buf[HY_ADDR_STRLEN];
 
@@ -82,7 +81,7 @@ START_TEST(test_base_addr_pack_unpack)
 {
 	uint8_t w[HY_ADDR_MAX_WIRELEN];
 	struct hy_addr a = A("1.2.3.4:6881"), b, unset;
-	static const uint8_t v4w[6] = {1, 2, 3, 4, 0x1a, 0xe1};
+	static const uint8_t v4w[6] = { 1, 2, 3, 4, 0x1a, 0xe1 };
 
 	ck_assert_uint_eq(hy_addr_pack(&a, w), HY_ADDR_V4_WIRELEN);
 	ck_assert_mem_eq(w, v4w, 6);
@@ -128,7 +127,7 @@ START_TEST(test_base_addr_sockaddr)
 	/* too short */
 	memset(&b, 0x11, sizeof(b));
 	ck_assert_int_eq(hy_addr_from_sockaddr(&b, (void *)&sin,
-			     sizeof(sin) - 1),
+	                     sizeof(sin) - 1),
 	    HY_EINVAL);
 	ck_assert_uint_eq(b.family, 0x11);
 
@@ -136,8 +135,7 @@ START_TEST(test_base_addr_sockaddr)
 	sin6.sin6_family = AF_INET6;
 	sin6.sin6_port = htons(53);
 	inet_pton(AF_INET6, "2a00::1", &sin6.sin6_addr);
-	ck_assert_int_eq(hy_addr_from_sockaddr(&a, (void *)&sin6,
-			     sizeof(sin6)),
+	ck_assert_int_eq(hy_addr_from_sockaddr(&a, (void *)&sin6, sizeof(sin6)),
 	    HY_OK);
 	b = A("[2a00::1]:53");
 	ck_assert(hy_addr_eq(&a, &b));
@@ -146,20 +144,18 @@ START_TEST(test_base_addr_sockaddr)
 	    &sin6.sin6_addr, 16);
 	/* v4-mapped from a dual-stack socket */
 	inet_pton(AF_INET6, "::ffff:9.8.7.6", &sin6.sin6_addr);
-	ck_assert_int_eq(hy_addr_from_sockaddr(&a, (void *)&sin6,
-			     sizeof(sin6)),
+	ck_assert_int_eq(hy_addr_from_sockaddr(&a, (void *)&sin6, sizeof(sin6)),
 	    HY_OK);
 	b = A("9.8.7.6:53");
 	ck_assert(hy_addr_eq(&a, &b));
 	ck_assert_uint_eq(a.family, HY_AF_INET);
 	/* a buffer too short to hold even the family */
 	{
-		uint8_t one[1] = {AF_INET};
+		uint8_t one[1] = { AF_INET };
 
 		ck_assert_int_eq(hy_addr_from_sockaddr(&a, (void *)one, 1),
 		    HY_EINVAL);
-		ck_assert_int_eq(hy_addr_from_sockaddr(&a, NULL, 0),
-		    HY_EINVAL);
+		ck_assert_int_eq(hy_addr_from_sockaddr(&a, NULL, 0), HY_EINVAL);
 	}
 	/* unknown family */
 	memset(&ss, 0, sizeof(ss));
@@ -173,21 +169,22 @@ END_TEST
 
 START_TEST(test_base_addr_classify)
 {
-	static const char *const martian[] = {"0.0.0.0:1", "0.1.2.3:1",
-	    "224.0.0.1:1", "239.255.255.255:1", "240.0.0.1:1",
-	    "255.255.255.255:1", "192.0.2.1:1", "198.51.100.7:1",
-	    "203.0.113.9:1", "8.8.8.8:0", "[::]:1", "[::1.2.3.4]:1",
-	    "[ff02::1]:1", "[2001:db8::1]:1"};
-	static const char *const loopback[] = {"127.0.0.1:1",
-	    "127.255.255.254:1", "[::1]:1"};
-	static const char *const priv[] = {"10.0.0.1:1", "10.255.255.255:1",
-	    "172.16.0.1:1", "172.31.255.255:1", "192.168.0.1:1",
-	    "100.64.0.1:1", "100.127.255.255:1", "169.254.1.1:1",
-	    "[fc00::1]:1", "[fdff::1]:1", "[fe80::1]:1", "[febf::1]:1"};
-	static const char *const pub[] = {"8.8.8.8:53", "1.1.1.1:1",
-	    "172.15.255.255:1", "172.32.0.0:1", "100.63.255.255:1",
-	    "100.128.0.0:1", "192.169.0.1:1", "11.0.0.1:1", "223.255.255.255:1",
-	    "192.0.3.1:1", "[2a00::1]:1", "[fec0::1]:1", "[2001:db9::1]:1"};
+	static const char *const martian[] = { "0.0.0.0:1", "0.1.2.3:1",
+		"224.0.0.1:1", "239.255.255.255:1", "240.0.0.1:1",
+		"255.255.255.255:1", "192.0.2.1:1", "198.51.100.7:1",
+		"203.0.113.9:1", "8.8.8.8:0", "[::]:1", "[::1.2.3.4]:1",
+		"[ff02::1]:1", "[2001:db8::1]:1" };
+	static const char *const loopback[] = { "127.0.0.1:1",
+		"127.255.255.254:1", "[::1]:1" };
+	static const char *const priv[] = { "10.0.0.1:1", "10.255.255.255:1",
+		"172.16.0.1:1", "172.31.255.255:1", "192.168.0.1:1",
+		"100.64.0.1:1", "100.127.255.255:1", "169.254.1.1:1",
+		"[fc00::1]:1", "[fdff::1]:1", "[fe80::1]:1", "[febf::1]:1" };
+	static const char *const pub[] = { "8.8.8.8:53", "1.1.1.1:1",
+		"172.15.255.255:1", "172.32.0.0:1", "100.63.255.255:1",
+		"100.128.0.0:1", "192.169.0.1:1", "11.0.0.1:1",
+		"223.255.255.255:1", "192.0.3.1:1", "[2a00::1]:1",
+		"[fec0::1]:1", "[2001:db9::1]:1" };
 	struct hy_addr a;
 
 	for (size_t i = 0; i < sizeof(martian) / sizeof(martian[0]); i++) {
@@ -197,15 +194,15 @@ START_TEST(test_base_addr_classify)
 	for (size_t i = 0; i < sizeof(loopback) / sizeof(loopback[0]); i++) {
 		a = A(loopback[i]);
 		ck_assert_msg(!hy_addr_is_martian(&a) &&
-			hy_addr_is_loopback(&a) && hy_addr_is_local(&a) &&
-			!hy_addr_is_private(&a),
+		        hy_addr_is_loopback(&a) && hy_addr_is_local(&a) &&
+		        !hy_addr_is_private(&a),
 		    "%s", loopback[i]);
 	}
 	for (size_t i = 0; i < sizeof(priv) / sizeof(priv[0]); i++) {
 		a = A(priv[i]);
 		ck_assert_msg(!hy_addr_is_martian(&a) &&
-			!hy_addr_is_loopback(&a) && hy_addr_is_private(&a) &&
-			hy_addr_is_local(&a),
+		        !hy_addr_is_loopback(&a) && hy_addr_is_private(&a) &&
+		        hy_addr_is_local(&a),
 		    "%s", priv[i]);
 	}
 	for (size_t i = 0; i < sizeof(pub) / sizeof(pub[0]); i++) {
@@ -232,7 +229,8 @@ START_TEST(test_base_addr_same_prefix_cmp)
 {
 	struct hy_addr a = A("1.2.3.4:1"), b = A("1.2.3.200:2");
 	struct hy_addr c = A("1.2.4.4:1"), d = A("1.2.15.1:1");
-	struct hy_addr e = A("[2a00:1:2:3::1]:1"), f = A("[2a00:1:2:3:ffff::]:1");
+	struct hy_addr e = A("[2a00:1:2:3::1]:1"),
+	               f = A("[2a00:1:2:3:ffff::]:1");
 	struct hy_addr g = A("[2a00:1:2:4::1]:1"), z;
 
 	ck_assert(hy_addr_same_prefix(&a, &b, 24, 64));
@@ -397,12 +395,12 @@ START_TEST(test_base_rng_determinism)
 {
 	/* xoshiro256** seeded through splitmix64, from an independent
 	 * reference implementation */
-	static const uint64_t want0[] = {0x99ec5f36cb75f2b4ULL,
-	    0xbf6e1f784956452aULL, 0x1a5f849d4933e6e0ULL,
-	    0x6aa594f1262d2d2cULL};
-	static const uint64_t want42[] = {0x15780b2e0c2ec716ULL,
-	    0x6104d9866d113a7eULL, 0xae17533239e499a1ULL,
-	    0xecb8ad4703b360a1ULL};
+	static const uint64_t want0[] = { 0x99ec5f36cb75f2b4ULL,
+		0xbf6e1f784956452aULL, 0x1a5f849d4933e6e0ULL,
+		0x6aa594f1262d2d2cULL };
+	static const uint64_t want42[] = { 0x15780b2e0c2ec716ULL,
+		0x6104d9866d113a7eULL, 0xae17533239e499a1ULL,
+		0xecb8ad4703b360a1ULL };
 	struct hy_rng a, b;
 	uint8_t x[37], y[37];
 
@@ -430,9 +428,9 @@ END_TEST
 
 START_TEST(test_base_rng_below)
 {
-	static const uint64_t ns[] = {1, 2, 3, 7, 10, 1000,
-	    (1ULL << 63) + 1, UINT64_MAX};
-	unsigned hist[10] = {0};
+	static const uint64_t ns[] = { 1, 2, 3, 7, 10, 1000, (1ULL << 63) + 1,
+		UINT64_MAX };
+	unsigned hist[10] = { 0 };
 	struct hy_rng r;
 
 	hy_rng_seed(&r, 5);
@@ -528,8 +526,8 @@ START_TEST(test_base_log_ratelimit)
 	hy_log_init(&log, log_cb, &cap, HY_LOG_DEBUG);
 	/* a burst of 20, then nothing at the same instant */
 	for (int i = 0; i < 100; i++)
-		emitted += hy_log_ratelimited(&log, 5000, HY_LOG_WARN, "l%d",
-		    i);
+		emitted +=
+		    hy_log_ratelimited(&log, 5000, HY_LOG_WARN, "l%d", i);
 	ck_assert_int_eq(emitted, 20);
 	ck_assert_int_eq(cap.n, 20);
 	ck_assert_uint_eq(log.rl_suppressed, 80);

@@ -204,7 +204,7 @@ START_TEST(test_rtable_refuses)
 		bad[4] = v4(192, 0, 2, 1, 1);
 		for (int i = 0; i < 5; i++)
 			ck_assert_int_eq(hy_rtable_heard(rt, &a, &bad[i],
-					     HY_RTABLE_REPLY, T0),
+			                     HY_RTABLE_REPLY, T0),
 			    HY_EMARTIAN);
 	}
 	ck_assert_int_eq(hy_rtable_heard(rt, &a, &lo, HY_RTABLE_REPLY, T0),
@@ -216,7 +216,7 @@ START_TEST(test_rtable_refuses)
 	ck_assert_int_eq(hy_rtable_heard(rt, &zero, &ok, HY_RTABLE_REPLY, T0),
 	    HY_EMALFORMED);
 	ck_assert_int_eq(hy_rtable_heard(rt, &a, &ok, (enum hy_rtable_how)7,
-			     T0),
+	                     T0),
 	    HY_EINVAL);
 	hy_rtable_stats(rt, T0, &st);
 	ck_assert_uint_eq(st.contacts, 0);
@@ -258,7 +258,7 @@ START_TEST(test_rtable_split_own_bucket)
 
 			id = id_pfx(&self, p, &r);
 			ck_assert_int_eq(hy_rtable_heard(rt, &id, &a,
-					     HY_RTABLE_REPLY, T0),
+			                     HY_RTABLE_REPLY, T0),
 			    HY_RTABLE_ADDED);
 		}
 	ck_assert_int_eq(hy_rtable_bucket_count(rt), 10);
@@ -269,7 +269,7 @@ START_TEST(test_rtable_split_own_bucket)
 		id = id_pfx(&self, p, &r);
 		ck_assert_int_eq(hy_rtable_bucket_of(rt, &id), p);
 		ck_assert_int_eq(hy_rtable_heard(rt, &id, &a, HY_RTABLE_REPLY,
-				     T0 + 1),
+		                     T0 + 1),
 		    HY_RTABLE_CACHED); /* all contacts are good */
 		ck_assert(hy_rtable_is_candidate(rt, &id));
 	}
@@ -283,7 +283,7 @@ START_TEST(test_rtable_split_own_bucket)
 		struct hy_addr a = pub(n++);
 
 		ck_assert_int_eq(hy_rtable_heard(rt, &id, &a, HY_RTABLE_REPLY,
-				     T0 + 2),
+		                     T0 + 2),
 		    HY_RTABLE_ADDED);
 	}
 	ck_assert_int_eq(hy_rtable_bucket_count(rt), 11);
@@ -297,7 +297,7 @@ START_TEST(test_rtable_split_own_bucket)
 
 		id = id_pfx(&self, 5, &r);
 		ck_assert_int_eq(hy_rtable_heard(rt, &id, &a, HY_RTABLE_REPLY,
-				     T0),
+		                     T0),
 		    HY_RTABLE_ADDED);
 	}
 	ck_assert_int_eq(hy_rtable_bucket_count(rt), 1);
@@ -306,7 +306,7 @@ START_TEST(test_rtable_split_own_bucket)
 		struct hy_addr a = pub(n++);
 
 		ck_assert_int_eq(hy_rtable_heard(rt, &id, &a, HY_RTABLE_REPLY,
-				     T0),
+		                     T0),
 		    HY_RTABLE_ADDED);
 	}
 	/* buckets 0..4 empty, 5 holds the twenty, 6 is the own bucket */
@@ -337,7 +337,7 @@ START_TEST(test_rtable_split_to_256_buckets)
 
 		id = id_pfx(&self, p, &r);
 		ck_assert_int_eq(hy_rtable_heard(rt, &id, &a, HY_RTABLE_REPLY,
-				     T0),
+		                     T0),
 		    HY_RTABLE_ADDED);
 	}
 	ck_assert_int_eq(hy_rtable_bucket_count(rt), 256);
@@ -424,12 +424,13 @@ full_bucket(struct hy_id *self, struct hy_id ids[4], struct hy_rng *r,
 		ids[i] = id_pfx(self, 0, r);
 		a = pub((*n)++);
 		ck_assert_int_eq(hy_rtable_heard(rt, &ids[i], &a,
-				     HY_RTABLE_REPLY, T0 + (uint64_t)i),
+		                     HY_RTABLE_REPLY, T0 + (uint64_t)i),
 		    HY_RTABLE_ADDED);
 	}
 	deep = id_pfx(self, 1, r);
 	a = pub((*n)++);
-	ck_assert_int_eq(hy_rtable_heard(rt, &deep, &a, HY_RTABLE_REPLY, T0 + 4),
+	ck_assert_int_eq(hy_rtable_heard(rt, &deep, &a, HY_RTABLE_REPLY,
+	                     T0 + 4),
 	    HY_RTABLE_ADDED);
 	ck_assert_int_eq(hy_rtable_bucket_count(rt), 2);
 	return rt;
@@ -501,7 +502,7 @@ START_TEST(test_rtable_pending_ping_ok_keeps)
 	a0 = out[0].addr;
 	/* it answers: it stays, good, and the candidate keeps waiting */
 	ck_assert_int_eq(hy_rtable_heard(rt, &ids[0], &a0, HY_RTABLE_REPLY,
-			     t + 100),
+	                     t + 100),
 	    HY_RTABLE_UPDATED);
 	ck_assert_int_eq(hy_rtable_find(rt, &ids[0], &c), HY_OK);
 	ck_assert_uint_eq(c.flags & HY_RTABLE_F_PINGING, 0);
@@ -535,7 +536,7 @@ START_TEST(test_rtable_full_bucket_cached)
 	cand = id_pfx(&self, 0, &r);
 	ca = pub(n++);
 	ck_assert_int_eq(hy_rtable_heard(rt, &cand, &ca, HY_RTABLE_REPLY,
-			     T0 + 10),
+	                     T0 + 10),
 	    HY_RTABLE_CACHED);
 	ck_assert_uint_eq(hy_rtable_want_pings(rt, T0 + 10, out, 8), 0);
 	/* the deadline is when the first contact turns questionable */
@@ -547,16 +548,16 @@ START_TEST(test_rtable_full_bucket_cached)
 	cand2 = id_pfx(&self, 0, &r);
 	ca2 = pub(n++);
 	ck_assert_int_eq(hy_rtable_heard(rt, &cand2, &ca2, HY_RTABLE_QUERY,
-			     T0 + 16 * MIN_MS),
+	                     T0 + 16 * MIN_MS),
 	    HY_RTABLE_CACHED);
 	ck_assert_uint_eq(hy_rtable_want_pings(rt, T0 + 16 * MIN_MS, out, 8),
 	    0);
 	/* once it replies, it is a verified candidate: pings wanted */
 	ck_assert_int_eq(hy_rtable_heard(rt, &cand2, &ca2, HY_RTABLE_REPLY,
-			     T0 + 16 * MIN_MS + 1),
+	                     T0 + 16 * MIN_MS + 1),
 	    HY_RTABLE_PENDING);
 	ck_assert_uint_eq(hy_rtable_want_pings(rt, T0 + 16 * MIN_MS + 1, out,
-			      8),
+	                      8),
 	    1);
 	hy_rtable_free(rt);
 }
@@ -581,7 +582,7 @@ START_TEST(test_rtable_bad_replaced_at_once)
 	cand = id_pfx(&self, 0, &r);
 	ca = pub(n++);
 	ck_assert_int_eq(hy_rtable_heard(rt, &cand, &ca, HY_RTABLE_QUERY,
-			     T0 + 12),
+	                     T0 + 12),
 	    HY_RTABLE_ADDED);
 	ck_assert_int_eq(hy_rtable_find(rt, &ids[2], &c), HY_ENOENT);
 	ck_assert_int_eq(hy_rtable_find(rt, &cand, &c), HY_OK);
@@ -592,7 +593,7 @@ START_TEST(test_rtable_bad_replaced_at_once)
 	cand = id_pfx(&self, 0, &r);
 	ca = pub(n++);
 	ck_assert_int_eq(hy_rtable_heard(rt, &cand, &ca, HY_RTABLE_REPLY,
-			     T0 + 10),
+	                     T0 + 10),
 	    HY_RTABLE_CACHED);
 	ck_assert_int_eq(hy_rtable_failed(rt, &ids[1], T0 + 11),
 	    HY_RTABLE_KEPT);
@@ -625,14 +626,14 @@ START_TEST(test_rtable_replacement_cache_bounded)
 		ids[i] = id_pfx(&self, i == 2 ? 1 : 0, &r);
 		a = pub(n++);
 		ck_assert_int_eq(hy_rtable_heard(rt, &ids[i], &a,
-				     HY_RTABLE_REPLY, T0),
+		                     HY_RTABLE_REPLY, T0),
 		    HY_RTABLE_ADDED);
 	}
 	for (int i = 3; i < 40; i++) {
 		ids[i] = id_pfx(&self, 0, &r);
 		a = pub(n++);
 		ck_assert_int_eq(hy_rtable_heard(rt, &ids[i], &a,
-				     HY_RTABLE_REPLY, T0 + (uint64_t)i),
+		                     HY_RTABLE_REPLY, T0 + (uint64_t)i),
 		    HY_RTABLE_CACHED);
 		hy_rtable_stats(rt, T0, &st);
 		ck_assert_uint_le(st.replacements, 3);
@@ -650,10 +651,10 @@ START_TEST(test_rtable_replacement_cache_bounded)
 	/* a QUERY cannot re-point a verified candidate; a REPLY can */
 	a = pub(n++);
 	ck_assert_int_eq(hy_rtable_heard(rt, &ids[38], &a, HY_RTABLE_QUERY,
-			     T0 + 99),
+	                     T0 + 99),
 	    HY_EEXIST);
 	ck_assert_int_eq(hy_rtable_heard(rt, &ids[38], &a, HY_RTABLE_REPLY,
-			     T0 + 99),
+	                     T0 + 99),
 	    HY_RTABLE_CACHED);
 	ck_assert(hy_rtable_is_candidate(rt, &ids[38]));
 	/* a failed candidate is dropped */
@@ -680,7 +681,7 @@ START_TEST(test_rtable_diversity_caps)
 		id = rid(&r);
 		a = v4(8, 8, 8, 10 + i, 4000);
 		ck_assert_int_eq(hy_rtable_heard(rt, &id, &a, HY_RTABLE_REPLY,
-				     T0),
+		                     T0),
 		    i < 2 ? HY_RTABLE_ADDED : HY_EDIVERSITY);
 	}
 	/* another /24 is fine */
@@ -699,7 +700,7 @@ START_TEST(test_rtable_diversity_caps)
 		a.port = 4000;
 		id = rid(&r);
 		ck_assert_int_eq(hy_rtable_heard(rt, &id, &a, HY_RTABLE_REPLY,
-				     T0),
+		                     T0),
 		    i < 2 ? HY_RTABLE_ADDED : HY_EDIVERSITY);
 	}
 	hy_rtable_free(rt);
@@ -712,7 +713,7 @@ START_TEST(test_rtable_diversity_caps)
 		id = rid(&r);
 		a = v4(8, 8, 8, 10 + i, 4000);
 		ck_assert_int_eq(hy_rtable_heard(rt, &id, &a, HY_RTABLE_REPLY,
-				     T0),
+		                     T0),
 		    i < 10 ? HY_RTABLE_ADDED : HY_EDIVERSITY);
 	}
 	hy_rtable_free(rt);
@@ -726,7 +727,7 @@ START_TEST(test_rtable_diversity_caps)
 		id = id_pfx(&self, i, &r);
 		a = v4(8, 8, 8, 10 + i, 4000);
 		ck_assert_int_eq(hy_rtable_heard(rt, &id, &a, HY_RTABLE_REPLY,
-				     T0),
+		                     T0),
 		    i < 3 ? HY_RTABLE_ADDED : HY_EDIVERSITY);
 	}
 	ck_assert_int_eq(hy_rtable_bucket_count(rt), 3);
@@ -740,7 +741,7 @@ START_TEST(test_rtable_diversity_caps)
 		id = rid(&r);
 		a = v4(127, 0, 0, 1, 4000 + i);
 		ck_assert_int_eq(hy_rtable_heard(rt, &id, &a, HY_RTABLE_REPLY,
-				     T0),
+		                     T0),
 		    HY_RTABLE_ADDED);
 	}
 	hy_rtable_free(rt);
@@ -750,7 +751,7 @@ START_TEST(test_rtable_diversity_caps)
 		id = rid(&r);
 		a = v4(127, 0, 0, 1, 4000 + i);
 		ck_assert_int_eq(hy_rtable_heard(rt, &id, &a, HY_RTABLE_REPLY,
-				     T0),
+		                     T0),
 		    i < 2 ? HY_RTABLE_ADDED : HY_EDIVERSITY);
 	}
 	hy_rtable_free(rt);
@@ -771,7 +772,7 @@ START_TEST(test_rtable_cache_diversity)
 		c = id_pfx(&self, 0, &r);
 		a = v4(9, 9, 9, 1 + i, 4000);
 		ck_assert_int_eq(hy_rtable_heard(rt, &c, &a, HY_RTABLE_REPLY,
-				     T0 + 10),
+		                     T0 + 10),
 		    i < 2 ? HY_RTABLE_CACHED : HY_EDIVERSITY);
 	}
 	hy_rtable_free(rt);
@@ -800,7 +801,7 @@ START_TEST(test_rtable_id_at_other_address)
 	ck_assert_uint_eq(c.last_seen_ms, T0);
 	/* also once it is only questionable */
 	ck_assert_int_eq(hy_rtable_heard(rt, &a, &y, HY_RTABLE_REPLY,
-			     T0 + 20 * MIN_MS),
+	                     T0 + 20 * MIN_MS),
 	    HY_EEXIST);
 	/* a bad one moves, with a clean record */
 	hy_rtable_failed(rt, &a, T0 + 2);
@@ -874,9 +875,9 @@ ref_cmp(const void *a, const void *b)
 START_TEST(test_rtable_closest_bruteforce)
 {
 	static struct hy_rtable_contact all[5000], got[64], want[5000];
-	static const size_t ns[] = {1, 3, 8, 20, 64};
-	static const unsigned fl[] = {0, HY_RTABLE_NO_BAD,
-	    HY_RTABLE_GOOD_ONLY};
+	static const size_t ns[] = { 1, 3, 8, 20, 64 };
+	static const unsigned fl[] = { 0, HY_RTABLE_NO_BAD,
+		HY_RTABLE_GOOD_ONLY };
 	struct hy_rtable *rt;
 	struct hy_id self, id, target;
 	struct hy_addr a;
@@ -886,7 +887,7 @@ START_TEST(test_rtable_closest_bruteforce)
 	struct {
 		struct hy_rtable_contact *v;
 		size_t n;
-	} acc = {all, 0};
+	} acc = { all, 0 };
 	struct hy_rtable_config cfg;
 
 	hy_rng_seed(&r, seed);
@@ -904,7 +905,8 @@ START_TEST(test_rtable_closest_bruteforce)
 		a = pub(i);
 		/* a third replied long ago (questionable), some only queried */
 		hy_rtable_heard(rt, &id, &a,
-		    hy_rng_below(&r, 5) == 0 ? HY_RTABLE_QUERY : HY_RTABLE_REPLY,
+		    hy_rng_below(&r, 5) == 0 ? HY_RTABLE_QUERY
+		                             : HY_RTABLE_REPLY,
 		    hy_rng_below(&r, 3) == 0 ? T0 - 9 * MIN_MS : now);
 		if (hy_rng_below(&r, 10) == 0) {
 			hy_rtable_failed(rt, &id, now);
@@ -930,9 +932,9 @@ START_TEST(test_rtable_closest_bruteforce)
 				    hy_rtable_status(rt, &all[i], now);
 
 				if ((fl[f] == HY_RTABLE_NO_BAD &&
-					st == HY_RTABLE_BAD) ||
+				        st == HY_RTABLE_BAD) ||
 				    (fl[f] == HY_RTABLE_GOOD_ONLY &&
-					st != HY_RTABLE_GOOD))
+				        st != HY_RTABLE_GOOD))
 					continue;
 				want[nw++] = all[i];
 			}
@@ -948,8 +950,8 @@ START_TEST(test_rtable_closest_bruteforce)
 				    "seed=%llu t=%d n=%zu m=%zu",
 				    (unsigned long long)seed, t, n, m);
 				for (size_t i = 0; i < m; i++)
-					ck_assert_msg(
-					    hy_id_eq(&got[i].id, &want[i].id),
+					ck_assert_msg(hy_id_eq(&got[i].id,
+					                  &want[i].id),
 					    "seed=%llu t=%d flags=%u n=%zu "
 					    "i=%zu",
 					    (unsigned long long)seed, t, fl[f],
@@ -987,7 +989,7 @@ START_TEST(test_rtable_refresh)
 
 		id = id_pfx(&self, (int)(i / 20), &r);
 		ck_assert_int_eq(hy_rtable_heard(rt, &id, &a, HY_RTABLE_QUERY,
-				     T0 + R + 1),
+		                     T0 + R + 1),
 		    HY_RTABLE_ADDED);
 	}
 	nb = hy_rtable_bucket_count(rt);
@@ -1014,7 +1016,7 @@ START_TEST(test_rtable_refresh)
 		ck_assert_uint_eq(hy_rtable_next_deadline(rt, t), t + R - 1);
 		/* max bounds the output */
 		ck_assert_uint_eq(hy_rtable_refresh_due(rt, t + 2 * R, &r, tg,
-				      5),
+		                      5),
 		    5);
 	}
 	/* a reply from a contact touches its bucket */
@@ -1027,7 +1029,7 @@ START_TEST(test_rtable_refresh)
 		/* bucket 5's contacts are QUERY-only; a reply from one */
 		ck_assert_uint_eq(hy_rtable_closest(rt, &id, 1, &c, 0, t), 1);
 		ck_assert_int_eq(hy_rtable_heard(rt, &c.id, &c.addr,
-				     HY_RTABLE_REPLY, t - 1),
+		                     HY_RTABLE_REPLY, t - 1),
 		    HY_RTABLE_UPDATED);
 		n = hy_rtable_refresh_due(rt, t, &r, tg, 300);
 		ck_assert_uint_eq(n, (size_t)nb - 1);
@@ -1262,8 +1264,8 @@ invariant_broken(const struct hy_rtable *rt)
 				for (unsigned i2 = 0; i2 < b2->nc + b2->nr;
 				     i2++) {
 					const struct hy_rtable_contact *d =
-					    i2 < b2->nc ? &b2->c[i2] :
-							  &b2->r[i2 - b2->nc];
+					    i2 < b2->nc ? &b2->c[i2]
+					                : &b2->r[i2 - b2->nc];
 
 					if (d == c)
 						continue;
@@ -1274,15 +1276,16 @@ invariant_broken(const struct hy_rtable *rt)
 					if (hy_addr_eq(&c->addr, &d->addr))
 						return "contact address twice";
 					if (!hy_addr_same_prefix(&c->addr,
-						&d->addr, 24, 64))
+					        &d->addr, 24, 64))
 						continue;
 					same_t++;
 					if (j2 == j)
 						same_b++;
 				}
 			}
-			if (i < b->nc && (same_b >= cfg->div_per_bucket ||
-					     same_t >= cfg->div_per_table))
+			if (i < b->nc &&
+			    (same_b >= cfg->div_per_bucket ||
+			        same_t >= cfg->div_per_table))
 				return "diversity cap";
 		}
 	}
@@ -1309,8 +1312,9 @@ START_TEST(test_rtable_random_ops_invariants)
 	hy_rtable_config_default(&cfg);
 	cfg.k = 4 + (unsigned)hy_rng_below(&r, 8);
 	cfg.repl_size = 1 + (unsigned)hy_rng_below(&r, 6);
-	cfg.max_contacts = _i % 3 == 0 ? 256 * cfg.k :
-					 cfg.k * 2 + (unsigned)hy_rng_below(&r, 20);
+	cfg.max_contacts = _i % 3 == 0
+	    ? 256 * cfg.k
+	    : cfg.k * 2 + (unsigned)hy_rng_below(&r, 20);
 	cfg.bad_fails = 1 + (unsigned)hy_rng_below(&r, 3);
 	cfg.admit_unverified = _i % 4 != 3;
 	cfg.div_per_table = 4;
@@ -1365,14 +1369,15 @@ START_TEST(test_rtable_random_ops_invariants)
 
 			for (size_t i = 1; i < n; i++)
 				if (hy_id_cmp_dist(&pool[who], &out[i - 1].id,
-					&out[i].id) >= 0)
+				        &out[i].id) >= 0)
 					ck_abort_msg("seed=%llu step=%d: order",
 					    (unsigned long long)seed, step);
 		}
 		{
 			const char *why = invariant_broken(rt);
 
-			if (why != NULL || hy_rtable_next_deadline(rt, now) < now)
+			if (why != NULL ||
+			    hy_rtable_next_deadline(rt, now) < now)
 				ck_abort_msg("seed=%llu step=%d: %s",
 				    (unsigned long long)seed, step,
 				    why != NULL ? why : "deadline");
