@@ -17,6 +17,15 @@ P=0 F=0 S=0
 status=0
 
 stage() { printf '\n=== %s\n' "$*"; }
+# configure and build in the current directory; quiet unless it fails
+build() {
+	if "$top/configure" -q "$@" >build.out 2>&1 &&
+	    make -s -j"$jobs" >>build.out 2>&1; then
+		return 0
+	fi
+	tail -n 40 build.out
+	return 1
+}
 tally() {
 	# add the results found under $1 to the totals
 	set -- $(HY_SUMMARY_RAW=1 "$top/tests/summary.sh" "$1")
@@ -30,7 +39,8 @@ stage "dependencies"
 [ -x configure ] || autoreconf -fi >/dev/null || { echo "autoreconf failed"; exit 1; }
 
 stage "format check"
-if (mkdir -p build && cd build && [ -f Makefile ] || "$top/configure" -q) &&
+mkdir -p build
+if (cd build && { [ -f Makefile ] || "$top/configure" -q; }) &&
     make -C build -s format-check; then
 	P=$((P + 1))
 else
@@ -39,7 +49,7 @@ fi
 
 stage "build (-Werror) and make check"
 mkdir -p build && cd build
-if "$top/configure" -q --enable-werror && make -s -j"$jobs"; then
+if build --enable-werror; then
 	make -j"$jobs" check >check.out 2>&1 || status=1
 	grep -E '^(PASS|FAIL|ERROR|SKIP|XPASS)' check.out
 	tally "$top/build"
@@ -51,7 +61,7 @@ cd "$top"
 if [ "${HY_QUICK:-0}" != 1 ]; then
 	stage "make check under valgrind"
 	mkdir -p build-vg && cd build-vg
-	if "$top/configure" -q && make -s -j"$jobs"; then
+	if build; then
 		make -j"$jobs" check-valgrind >check.out 2>&1 || status=1
 		grep -E '^(PASS|FAIL|ERROR|SKIP|XPASS)' check.out
 		tally "$top/build-vg"
@@ -62,8 +72,7 @@ if [ "${HY_QUICK:-0}" != 1 ]; then
 
 	stage "make check with ASan+UBSan"
 	mkdir -p build-san && cd build-san
-	if "$top/configure" -q --enable-werror --enable-sanitizers &&
-	    make -s -j"$jobs"; then
+	if build --enable-werror --enable-sanitizers; then
 		CK_FORK=no make -j"$jobs" check >check.out 2>&1 || status=1
 		grep -E '^(PASS|FAIL|ERROR|SKIP|XPASS)' check.out
 		tally "$top/build-san"
@@ -84,7 +93,7 @@ if [ "${HY_QUICK:-0}" != 1 ]; then
 
 	stage "fuzz smoke (clang, libFuzzer)"
 	mkdir -p build-fuzz && cd build-fuzz
-	if "$top/configure" -q CC=clang --enable-fuzzing && make -s -j"$jobs"; then
+	if build CC=clang --enable-fuzzing; then
 		if make fuzz-smoke FUZZ_SECONDS="${FUZZ_SECONDS:-20}" >fuzz.out 2>&1; then
 			grep -E '^fuzz' fuzz.out
 			P=$((P + 1))
