@@ -17,7 +17,9 @@
 #include <openssl/ssl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include "hypha.h"
 #include "ident.h"
@@ -35,6 +37,8 @@ struct ep {
 	struct hy_addr last_from;
 	uint8_t last[64];
 	size_t last_len;
+	int close_at_rx; /* > 0: close the sender when rx reaches it */
+	int reply_on_up; /* send frame 0 back from the UP callback */
 };
 
 /* Frame n of length len: 4-byte big-endian n, then bytes (n + i). */
@@ -83,6 +87,8 @@ ep_recv(void *arg, const struct hy_id *peer, const struct hy_addr *from,
 	e->last_from = *from;
 	e->last_len = len < sizeof(e->last) ? len : sizeof(e->last);
 	memcpy(e->last, d, e->last_len);
+	if (e->close_at_rx > 0 && e->rx == e->close_at_rx)
+		ck_assert_int_eq(hy_tls_close_peer(e->tls, peer), HY_OK);
 }
 
 static void
@@ -91,8 +97,14 @@ ep_event(void *arg, enum hy_tls_event ev, const struct hy_id *peer,
 {
 	struct ep *e = arg;
 
-	(void)peer;
 	(void)addr;
+	if (ev == HY_TLS_UP && e->reply_on_up) {
+		uint8_t f[16];
+
+		fill(f, sizeof(f), 0);
+		ck_assert_int_eq(hy_tls_send(e->tls, peer, NULL, f, sizeof(f)),
+		    HY_OK);
+	}
 	if (ev == HY_TLS_UP)
 		e->up++;
 	else if (ev == HY_TLS_DOWN)
@@ -645,6 +657,118 @@ START_TEST(test_tls_refused_dial_fails)
 }
 END_TEST
 
+START_TEST(test_tls_handshake_timeout)
+{
+	struct event_base *base = event_base_new();
+	struct hy_tls_config cfg;
+	struct ep a, b;
+	struct hy_tls_stats st;
+	struct hy_addr silent;
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	struct raw r = { 0, 0 };
+	struct bufferevent *bev;
+	int fd;
+	uint8_t x = 1;
+
+	hy_tls_config_default(&cfg);
+	cfg.handshake_timeout_ms = 300;
+	ep_init(&a, base, &cfg, 0);
+	ep_init(&b, base, &cfg, 1);
+	/* a TCP listener that never accepts: the kernel answers, TLS never */
+	fd = socket(AF_INET, SOCK_STREAM, 0);
+	ck_assert_int_ge(fd, 0);
+	hy_addr_parse(&silent, "127.0.0.1:0");
+	sl = hy_addr_to_sockaddr(&silent, &ss);
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)&ss, sl), 0);
+	ck_assert_int_eq(listen(fd, 8), 0);
+	sl = sizeof(ss);
+	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&ss, &sl), 0);
+	ck_assert_int_eq(hy_addr_from_sockaddr(&silent, (struct sockaddr *)&ss,
+	                     sl),
+	    HY_OK);
+	ck_assert_int_eq(hy_tls_send(a.tls, ep_id(&b), &silent, &x, 1), HY_OK);
+	WAIT(base, a.failed == 1, 5000);
+	ck_assert_int_eq(a.last_err, HY_ETIMEDOUT);
+	st = ep_stats(&a);
+	ck_assert_uint_eq(st.handshakes_failed, 1);
+	ck_assert_uint_eq(st.frames_dropped, 1);
+	ck_assert_uint_eq(st.open, 0);
+	/* and the other way: a TCP client that never says hello */
+	bev = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
+	ck_assert_ptr_nonnull(bev);
+	bufferevent_setcb(bev, NULL, NULL, raw_event, &r);
+	bufferevent_enable(bev, EV_READ);
+	sl = hy_addr_to_sockaddr(ep_addr(&b), &ss);
+	ck_assert_int_eq(bufferevent_socket_connect(bev, (struct sockaddr *)&ss,
+	                     (int)sl),
+	    0);
+	WAIT(base, ep_stats(&b).accepted == 1, 5000);
+	WAIT(base, ep_stats(&b).handshakes_failed == 1, 5000);
+	ck_assert_uint_eq(ep_stats(&b).open, 0);
+	WAIT(base, r.what & (BEV_EVENT_EOF | BEV_EVENT_ERROR), 5000);
+	ck_assert_int_eq(b.failed, 0); /* inbound failures are only counted */
+	bufferevent_free(bev);
+	close(fd);
+	ep_fini(&a);
+	ep_fini(&b);
+	event_base_free(base);
+}
+END_TEST
+
+START_TEST(test_tls_callbacks_may_send_and_close)
+{
+	struct event_base *base = event_base_new();
+	struct ep a, b;
+
+	ep_init(&a, base, NULL, 0);
+	ep_init(&b, base, NULL, 1);
+	b.reply_on_up = 1; /* b answers from inside its UP callback */
+	b.close_at_rx = 2; /* and hangs up from inside recv, frames pending */
+	for (uint32_t i = 0; i < 10; i++)
+		ck_assert_int_eq(send_frame(&a, &b, ep_addr(&b), 64, i), HY_OK);
+	WAIT(base, a.rx == 1 && a.down == 1, 5000);
+	ck_assert_int_eq(a.bad, 0);
+	ck_assert_int_eq(b.rx, 2); /* nothing after the close */
+	ck_assert_int_eq(b.bad, 0);
+	ck_assert_int_eq(b.down, 0); /* an explicit close fires no event */
+	ck_assert_uint_eq(ep_stats(&b).open, 0);
+	ep_fini(&a);
+	ep_fini(&b);
+	event_base_free(base);
+}
+END_TEST
+
+START_TEST(test_tls_free_fires_nothing)
+{
+	struct event_base *base = event_base_new();
+	struct ep a, b, c;
+	uint8_t x = 1;
+
+	ep_init(&a, base, NULL, 1);
+	ep_init(&b, base, NULL, 1);
+	ep_init(&c, base, NULL, 1);
+	ck_assert_int_eq(hy_tls_send(a.tls, ep_id(&b), ep_addr(&b), &x, 1),
+	    HY_OK);
+	WAIT(base, b.rx == 1 && a.up == 1, 5000);
+	/* one connection up, one still dialling, frames queued on both */
+	ck_assert_int_eq(hy_tls_send(a.tls, ep_id(&c), ep_addr(&c), &x, 1),
+	    HY_OK);
+	ck_assert_int_eq(hy_tls_send(a.tls, ep_id(&b), NULL, &x, 1), HY_OK);
+	hy_tls_free(a.tls);
+	a.tls = NULL;
+	/* the peers notice; a's callbacks (and memory) are gone */
+	WAIT(base, b.down == 1, 5000);
+	WAIT(base, ep_stats(&c).open == 0, 5000);
+	ck_assert_int_eq(a.up, 1);
+	ck_assert_int_eq(a.down + a.failed + a.rx, 0);
+	ep_fini(&a);
+	ep_fini(&b);
+	ep_fini(&c);
+	event_base_free(base);
+}
+END_TEST
+
 static Suite *
 tls_suite(void)
 {
@@ -664,6 +788,9 @@ tls_suite(void)
 	tcase_add_test(tc, test_tls_output_cap_full);
 	tcase_add_test(tc, test_tls_simultaneous_dial);
 	tcase_add_test(tc, test_tls_refused_dial_fails);
+	tcase_add_test(tc, test_tls_handshake_timeout);
+	tcase_add_test(tc, test_tls_callbacks_may_send_and_close);
+	tcase_add_test(tc, test_tls_free_fires_nothing);
 	tcase_set_timeout(tc, 120);
 	suite_add_tcase(s, tc);
 	return s;
