@@ -89,6 +89,7 @@ struct hy_tls {
 	hy_tls_event_cb *event;
 	void *arg;
 	struct evconnlistener *lis;
+	struct event *relisten; /* re-enables lis after an accept error */
 	struct hy_addr local;
 	struct hy_tls_list conns;
 	size_t nconns;
@@ -373,6 +374,11 @@ hy_tls_input(struct hy_tls_conn *c)
 		t->st.frames_in++;
 		t->st.bytes_in += HY_TLS_FRAME_HDR + len;
 		c->last_ms = hy_tls_now();
+		/*
+		 * p stays valid if the callback sends on c: libevent may then
+		 * read (a TLS post-handshake message) and append to `in`,
+		 * which never moves the bytes already there.
+		 */
 		t->recv(t->arg, &c->peer_id, &c->addr, p, len);
 		evbuffer_drain(in, len);
 	}
@@ -416,6 +422,7 @@ hy_tls_established(struct hy_tls_conn *c)
 		hy_tls_input(c);
 }
 
+/* libevent: the input reached the low watermark (a header or a frame). */
 static void
 hy_tls_on_read(struct bufferevent *bev, void *arg)
 {
@@ -426,6 +433,7 @@ hy_tls_on_read(struct bufferevent *bev, void *arg)
 		hy_tls_input(c);
 }
 
+/* libevent: the output buffer is empty. */
 static void
 hy_tls_on_write(struct bufferevent *bev, void *arg)
 {
@@ -435,6 +443,7 @@ hy_tls_on_write(struct bufferevent *bev, void *arg)
 	c->last_ms = hy_tls_now(); /* output drained: the peer is reading */
 }
 
+/* libevent: handshake done, or the connection closed or failed. */
 static void
 hy_tls_on_event(struct bufferevent *bev, short what, void *arg)
 {
@@ -489,6 +498,7 @@ hy_tls_on_timer(evutil_socket_t fd, short what, void *arg)
 	hy_tls_release(c);
 }
 
+/* Frames are whole messages: send them now, not after Nagle's delay. */
 static void
 hy_tls_nodelay(evutil_socket_t fd)
 {
@@ -528,8 +538,9 @@ hy_tls_conn_new(struct hy_tls *t, evutil_socket_t fd,
 	SSL_set_options(ssl, SSL_OP_IGNORE_UNEXPECTED_EOF);
 	/*
 	 * With BEV_OPT_CLOSE_ON_FREE the bufferevent owns ssl and the socket
-	 * from here on, also when this call fails (libevent frees both on
-	 * its error path once it has them).
+	 * from here on, also when this call fails: libevent frees both on
+	 * its error path (except if its very first allocation fails; then
+	 * they leak, out of memory only).
 	 */
 	c->bev = bufferevent_openssl_socket_new(t->base, fd, ssl,
 	    outbound ? BUFFEREVENT_SSL_CONNECTING : BUFFEREVENT_SSL_ACCEPTING,
@@ -560,6 +571,7 @@ fail:
 	return NULL;
 }
 
+/* A new inbound TCP connection: refused over max_conns, else handshake. */
 static void
 hy_tls_on_accept(struct evconnlistener *lis, evutil_socket_t fd,
     struct sockaddr *sa, int salen, void *arg)
@@ -580,13 +592,30 @@ hy_tls_on_accept(struct evconnlistener *lis, evutil_socket_t fd,
 		t->st.accepted++;
 }
 
+/*
+ * accept(2) failed, most likely out of descriptors (EMFILE): the pending
+ * connection stays queued and the listener would fire again at once, so
+ * pause it for a second instead of spinning.
+ */
 static void
 hy_tls_on_accept_error(struct evconnlistener *lis, void *arg)
 {
 	struct hy_tls *t = arg;
+	struct timeval tv = { 1, 0 };
 
-	(void)lis;
 	t->st.accept_errors++;
+	evconnlistener_disable(lis);
+	evtimer_add(t->relisten, &tv);
+}
+
+static void
+hy_tls_on_relisten(evutil_socket_t fd, short what, void *arg)
+{
+	struct hy_tls *t = arg;
+
+	(void)fd;
+	(void)what;
+	evconnlistener_enable(t->lis);
 }
 
 /* ---- public API ---- */
@@ -630,6 +659,9 @@ hy_tls_new(struct event_base *base, struct hy_trctx *trctx,
 	}
 	if (cfg->listen.family == HY_AF_INET6)
 		flags |= LEV_OPT_BIND_IPV6ONLY;
+	t->relisten = evtimer_new(base, hy_tls_on_relisten, t);
+	if (t->relisten == NULL)
+		goto fail;
 	t->lis = evconnlistener_new_bind(base, hy_tls_on_accept, t, flags,
 	    cfg->backlog > 0 ? cfg->backlog : -1, (struct sockaddr *)&ss,
 	    (int)sl);
@@ -660,6 +692,8 @@ hy_tls_free(struct hy_tls *t)
 		hy_tls_kill(c, true, HY_ECANCELED);
 	if (t->lis != NULL)
 		evconnlistener_free(t->lis);
+	if (t->relisten != NULL)
+		event_free(t->relisten);
 	free(t);
 }
 

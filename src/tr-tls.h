@@ -15,7 +15,11 @@
  * Duplicates: both peers may dial each other, and both connections stay
  * open. Sends go to the one both sides agree on (dialled by the lower node
  * ID, then the newest), so the other falls silent and the idle timeout
- * closes it; nothing queued on either is cut off.
+ * closes it; nothing queued on either is cut off. Frames keep their order
+ * on one connection; while a second connection to a peer comes up, frames
+ * sent on the two may overtake each other.
+ *
+ * Writes use send(MSG_NOSIGNAL): a peer that resets cannot raise SIGPIPE.
  */
 #ifndef HY_TR_TLS_H
 #define HY_TR_TLS_H

@@ -769,6 +769,37 @@ START_TEST(test_tls_free_fires_nothing)
 }
 END_TEST
 
+START_TEST(test_tls_bad_config_refused)
+{
+	struct event_base *base = event_base_new();
+	struct hy_tls_config cfg;
+	struct ep a;
+
+	ep_init(&a, base, NULL, 1);
+	hy_tls_config_default(&cfg);
+	cfg.frame_cap = 0;
+	ck_assert_ptr_null(
+	    hy_tls_new(base, a.trctx, &cfg, ep_recv, ep_event, &a));
+	hy_tls_config_default(&cfg);
+	cfg.out_cap = cfg.frame_cap + 3; /* a full frame could never fit */
+	ck_assert_ptr_null(
+	    hy_tls_new(base, a.trctx, &cfg, ep_recv, ep_event, &a));
+	hy_tls_config_default(&cfg);
+	cfg.max_conns = 0;
+	ck_assert_ptr_null(
+	    hy_tls_new(base, a.trctx, &cfg, ep_recv, ep_event, &a));
+	hy_tls_config_default(&cfg);
+	ck_assert_ptr_null(hy_tls_new(base, a.trctx, &cfg, NULL, NULL, &a));
+	/* the port a listens on is taken */
+	cfg.listen = *ep_addr(&a);
+	ck_assert_ptr_null(
+	    hy_tls_new(base, a.trctx, &cfg, ep_recv, ep_event, &a));
+	hy_tls_free(NULL);
+	ep_fini(&a);
+	event_base_free(base);
+}
+END_TEST
+
 static Suite *
 tls_suite(void)
 {
@@ -791,6 +822,7 @@ tls_suite(void)
 	tcase_add_test(tc, test_tls_handshake_timeout);
 	tcase_add_test(tc, test_tls_callbacks_may_send_and_close);
 	tcase_add_test(tc, test_tls_free_fires_nothing);
+	tcase_add_test(tc, test_tls_bad_config_refused);
 	tcase_set_timeout(tc, 120);
 	suite_add_tcase(s, tc);
 	return s;
