@@ -633,7 +633,7 @@ hy_tls_new(struct event_base *base, struct hy_trctx *trctx,
 
 	if (base == NULL || trctx == NULL || cfg == NULL || recv == NULL ||
 	    cfg->max_conns == 0 || cfg->frame_cap == 0 ||
-	    cfg->frame_cap > HY_TLS_FRAME_MAX ||
+	    cfg->frame_cap > HY_TLS_CAP_LIMIT ||
 	    cfg->out_cap < cfg->frame_cap + HY_TLS_FRAME_HDR ||
 	    cfg->idle_timeout_ms == 0 || cfg->handshake_timeout_ms == 0) {
 		errno = EINVAL;

@@ -36,13 +36,13 @@ struct hy_trctx;
 struct hy_tls;
 
 #define HY_TLS_FRAME_HDR 4 /* big-endian payload length */
-#define HY_TLS_FRAME_MAX (16u * 1024 * 1024) /* largest frame_cap allowed */
+#define HY_TLS_CAP_LIMIT (16u * 1024 * 1024) /* largest frame_cap allowed */
 
 /* out_cap must be at least frame_cap + 4, so a full frame fits. */
 struct hy_tls_config {
 	struct hy_addr listen; /* family 0: client only; port 0: any */
 	size_t max_conns; /* open connections, both directions (256) */
-	size_t frame_cap; /* largest payload, 1..HY_TLS_FRAME_MAX (128 KiB) */
+	size_t frame_cap; /* largest payload, 1..HY_TLS_CAP_LIMIT (128 KiB) */
 	size_t out_cap; /* queued bytes per connection (1 MiB) */
 	uint32_t idle_timeout_ms; /* close a silent connection (120 s) */
 	uint32_t handshake_timeout_ms; /* give up on a handshake (10 s) */
