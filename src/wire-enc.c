@@ -209,6 +209,8 @@ hy_msg_encode(const struct hy_msg *m, enum hy_wire_path path, uint8_t *buf,
 		return rc;
 	if (m->n_gossip > HY_GOSSIP_MAX)
 		return HY_ETOOBIG;
+	if (cap > hy_wire_envelope_cap(path))
+		cap = hy_wire_envelope_cap(path);
 	hy_wbuf_init(&w, &pk, buf, cap);
 	msgpack_pack_array(&pk, m->n_gossip > 0 ? 7 : 6);
 	msgpack_pack_uint8(&pk, HY_PROTO_VERSION);

@@ -144,6 +144,20 @@ hy_wire_check_network(const uint8_t *p, size_t len)
 	return HY_OK;
 }
 
+size_t
+hy_wire_envelope_cap(enum hy_wire_path path)
+{
+	switch (path) {
+	case HY_PATH_DGRAM:
+		return HY_DGRAM_PAYLOAD_MAX;
+	case HY_PATH_DTLS:
+		return HY_DTLS_PAYLOAD_MAX;
+	case HY_PATH_TLS:
+	default:
+		return HY_TLS_FRAME_MAX;
+	}
+}
+
 int
 hy_msg_init(struct hy_msg *m, unsigned type, const char *network,
     uint32_t txid, const struct hy_id *sender)
@@ -440,9 +454,15 @@ hy_msg_decode(struct hy_msg *m, const uint8_t *buf, size_t len,
 	int rc;
 
 	memset(m, 0, sizeof(*m));
+	msgpack_unpacked_init(&up);
+	if (len > hy_wire_envelope_cap(path)) {
+		rc = HY_ETOOBIG;
+		goto out;
+	}
 	rc = hy_wire_unpack(buf, len, &hy_scan_limits_v1, &up);
 	if (rc == HY_OK)
 		rc = dec_envelope(m, &up.data, path);
+out:
 	msgpack_unpacked_destroy(&up);
 	return rc;
 }

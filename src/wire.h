@@ -50,6 +50,10 @@
 #define HY_GOSSIP_MAX 8
 #define HY_RECORD_ADDRS_MAX 4
 #define HY_DGRAM_MAX 1280	     /* whole datagram, bytes */
+/* Envelope caps per path: a datagram's frame takes at most 167 bytes; a
+ * DTLS record's header and AEAD/MAC overhead at most 80 of 1280. */
+#define HY_DGRAM_PAYLOAD_MAX (HY_DGRAM_MAX - 167)
+#define HY_DTLS_PAYLOAD_MAX 1200
 #define HY_TLS_FRAME_MAX (128 * 1024) /* default TLS frame cap */
 #define HY_TLS_HDR_LEN 4
 
@@ -58,7 +62,7 @@
 #define HY_RECORD_SIG_CTX "hypha-record-v1"
 #define HY_MUTABLE_SIG_CTX "hypha-mutable-v1"
 
-/* Which path a message travels; only value data caps differ. */
+/* Which path a message travels: the envelope and value data caps differ. */
 enum hy_wire_path {
 	HY_PATH_DGRAM = 0, /* signed UDP datagram */
 	HY_PATH_DTLS = 1,  /* DTLS 1.2 record */
@@ -223,7 +227,8 @@ int hy_msg_init(struct hy_msg *m, unsigned type, const char *network,
 /*
  * Encode *m into buf[0..cap). On success returns 0 and sets *len. Fails with
  * HY_ETOOBIG if the encoding does not fit (or a count/length is over its
- * cap, including value data over the path's cap), HY_ERANGE / HY_EMALFORMED
+ * cap, including value data or the whole envelope over the path's cap),
+ * HY_ERANGE / HY_EMALFORMED
  * for a field the decoder would reject, HY_EUNKNOWN for an unknown type. A
  * successful encoding always decodes back to an equal message.
  */
@@ -232,7 +237,7 @@ int hy_msg_encode(const struct hy_msg *m, enum hy_wire_path path, uint8_t *buf,
 
 /*
  * Decode one envelope from buf[0..len) (exactly one msgpack object). Returns
- * 0, or a scan error (HY_ETRUNC, HY_ETOOBIG, HY_EDEPTH, HY_ETRAILING,
+ * 0, HY_ETOOBIG if len is over the path's envelope cap, a scan error (HY_ETRUNC, HY_ETOOBIG, HY_EDEPTH, HY_ETRAILING,
  * HY_ETYPE), HY_EVERSION, HY_EUNKNOWN, HY_EMALFORMED, HY_ERANGE, HY_ETYPE,
  * HY_ETOOBIG or HY_ENOMEM. On failure m->env_valid tells whether version,
  * network, type, txid and sender were decoded (enough to answer with ERROR);
@@ -240,6 +245,9 @@ int hy_msg_encode(const struct hy_msg *m, enum hy_wire_path path, uint8_t *buf,
  */
 int hy_msg_decode(struct hy_msg *m, const uint8_t *buf, size_t len,
     enum hy_wire_path path);
+
+/* The envelope size cap of a path (HY_DGRAM_PAYLOAD_MAX, ...). */
+size_t hy_wire_envelope_cap(enum hy_wire_path path);
 
 /* Field-by-field equality of two messages (borrowed bytes compared). */
 bool hy_msg_equal(const struct hy_msg *a, const struct hy_msg *b);
@@ -263,7 +271,7 @@ unsigned hy_wire_errcode_for(int err);
  * ts] / [salt, seq, data]. Return 0 and set *len, or HY_ETOOBIG if cap is
  * too small (HY_RECORD_TBS_MAX always suffices for a record).
  */
-#define HY_RECORD_TBS_MAX 160
+#define HY_RECORD_TBS_MAX 176
 int hy_record_tbs(const struct hy_record *r, uint8_t *buf, size_t cap,
     size_t *len);
 int hy_value_tbs(const struct hy_value *v, uint8_t *buf, size_t cap,
