@@ -35,8 +35,7 @@ enc_contact(msgpack_packer *pk, const struct hy_contact *c)
 }
 
 static int
-enc_value(msgpack_packer *pk, const struct hy_value *v,
-    enum hy_wire_path path)
+enc_value(msgpack_packer *pk, const struct hy_value *v, enum hy_wire_path path)
 {
 	int rc;
 
@@ -126,14 +125,14 @@ enc_field(msgpack_packer *pk, const struct hy_fdesc *fd, const char *body,
 		msgpack_pack_array(pk, n);
 		for (i = 0; rc == HY_OK && i < n; i++) {
 			if (fd->t == HY_FT_CONTACTS)
-				rc = enc_contact(pk,
-				    (const struct hy_contact *)p + i);
+				rc = enc_contact(
+				    pk, (const struct hy_contact *)p + i);
 			else if (fd->t == HY_FT_ADDRS)
-				rc = hy_pack_addr(pk,
-				    (const struct hy_addr *)p + i);
+				rc = hy_pack_addr(
+				    pk, (const struct hy_addr *)p + i);
 			else
-				rc = enc_value(pk,
-				    (const struct hy_value *)p + i, path);
+				rc = enc_value(
+				    pk, (const struct hy_value *)p + i, path);
 		}
 		break;
 	case HY_FT_END:
@@ -221,8 +220,8 @@ hy_msg_encode(const struct hy_msg *m, enum hy_wire_path path, uint8_t *buf,
 	hy_pack_id(&pk, &m->sender);
 	msgpack_pack_array(&pk, md->nfields);
 	for (i = 0; rc == HY_OK && i < md->nfields; i++)
-		rc = enc_field(&pk, &md->fields[i], (const char *)&m->body,
-		    path);
+		rc = enc_field(
+		    &pk, &md->fields[i], (const char *)&m->body, path);
 	if (m->n_gossip > 0)
 		msgpack_pack_array(&pk, m->n_gossip);
 	for (i = 0; rc == HY_OK && i < m->n_gossip; i++)
@@ -235,8 +234,7 @@ hy_msg_encode(const struct hy_msg *m, enum hy_wire_path path, uint8_t *buf,
 }
 
 int
-hy_record_tbs(const struct hy_record *r, uint8_t *buf, size_t cap,
-    size_t *len)
+hy_record_tbs(const struct hy_record *r, uint8_t *buf, size_t cap, size_t *len)
 {
 	msgpack_packer pk;
 	struct hy_wbuf w;
@@ -283,7 +281,7 @@ static bool
 bin_eq(const struct hy_wire_bin *a, const struct hy_wire_bin *b)
 {
 	return a->len == b->len &&
-	    (a->len == 0 || memcmp(a->ptr, b->ptr, a->len) == 0);
+	       (a->len == 0 || memcmp(a->ptr, b->ptr, a->len) == 0);
 }
 
 static bool
@@ -301,8 +299,8 @@ value_eq(const struct hy_value *a, const struct hy_value *b)
 	if (!a->is_mutable)
 		return true;
 	return memcmp(a->owner, b->owner, HY_PUBKEY_LEN) == 0 &&
-	    bin_eq(&a->salt, &b->salt) && a->seq == b->seq &&
-	    memcmp(a->sig, b->sig, HY_SIG_LEN) == 0;
+	       bin_eq(&a->salt, &b->salt) && a->seq == b->seq &&
+	       memcmp(a->sig, b->sig, HY_SIG_LEN) == 0;
 }
 
 static bool
@@ -315,8 +313,8 @@ gossip_eq(const struct hy_gossip *a, const struct hy_gossip *b)
 		return false;
 	if (a->kind == HY_GOSSIP_SUSPECT)
 		return hy_id_eq(&a->u.suspect.id, &b->u.suspect.id) &&
-		    a->u.suspect.seq == b->u.suspect.seq &&
-		    a->u.suspect.age_ms == b->u.suspect.age_ms;
+		       a->u.suspect.seq == b->u.suspect.seq &&
+		       a->u.suspect.age_ms == b->u.suspect.age_ms;
 	if (!hy_id_eq(&ra->id, &rb->id) ||
 	    memcmp(ra->pubkey, rb->pubkey, HY_PUBKEY_LEN) != 0 ||
 	    ra->seq != rb->seq || ra->n_addrs != rb->n_addrs ||
@@ -360,15 +358,15 @@ field_eq(const struct hy_fdesc *fd, const char *ba, const char *bb)
 		for (i = 0; i < na; i++) {
 			if (fd->t == HY_FT_CONTACTS &&
 			    !contact_eq((const struct hy_contact *)pa + i,
-				(const struct hy_contact *)pb + i))
+			        (const struct hy_contact *)pb + i))
 				return false;
 			if (fd->t == HY_FT_ADDRS &&
 			    !hy_addr_eq((const struct hy_addr *)pa + i,
-				(const struct hy_addr *)pb + i))
+			        (const struct hy_addr *)pb + i))
 				return false;
 			if (fd->t == HY_FT_VALUES &&
 			    !value_eq((const struct hy_value *)pa + i,
-				(const struct hy_value *)pb + i))
+			        (const struct hy_value *)pb + i))
 				return false;
 		}
 		return true;
@@ -397,7 +395,7 @@ hy_msg_equal(const struct hy_msg *a, const struct hy_msg *b)
 			return false;
 	for (i = 0; i < md->nfields; i++)
 		if (!field_eq(&md->fields[i], (const char *)&a->body,
-			(const char *)&b->body))
+		        (const char *)&b->body))
 			return false;
 	return true;
 }

@@ -35,8 +35,8 @@ struct hy_scan_limits {
 extern const struct hy_scan_limits hy_scan_limits_v1;
 
 struct hy_scan_result {
-	uint32_t objects;   /* objects seen */
-	uint32_t depth;	    /* deepest container nesting seen */
+	uint32_t objects; /* objects seen */
+	uint32_t depth;   /* deepest container nesting seen */
 };
 
 /*

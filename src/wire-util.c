@@ -68,8 +68,8 @@ hy_pack_addr(msgpack_packer *pk, const struct hy_addr *a)
 }
 
 int
-hy_wire_unpack(const uint8_t *buf, size_t len,
-    const struct hy_scan_limits *lim, msgpack_unpacked *up)
+hy_wire_unpack(const uint8_t *buf, size_t len, const struct hy_scan_limits *lim,
+    msgpack_unpacked *up)
 {
 	msgpack_unpack_return ur;
 	size_t off = 0;
@@ -82,7 +82,8 @@ hy_wire_unpack(const uint8_t *buf, size_t len,
 	ur = msgpack_unpack_next(up, (const char *)buf, len, &off);
 	if (ur == MSGPACK_UNPACK_NOMEM_ERROR)
 		rc = HY_ENOMEM;
-	else if (ur != MSGPACK_UNPACK_SUCCESS && ur != MSGPACK_UNPACK_EXTRA_BYTES)
+	else if (ur != MSGPACK_UNPACK_SUCCESS &&
+	         ur != MSGPACK_UNPACK_EXTRA_BYTES)
 		rc = HY_EMALFORMED; /* the scan should have caught it */
 	else if (off != len)
 		rc = HY_ETRAILING;
@@ -91,8 +92,7 @@ out:
 }
 
 int
-hy_obj_uint(const msgpack_object *o, uint64_t min, uint64_t max,
-    uint64_t *out)
+hy_obj_uint(const msgpack_object *o, uint64_t min, uint64_t max, uint64_t *out)
 {
 	if (o->type == MSGPACK_OBJECT_NEGATIVE_INTEGER)
 		return HY_ERANGE;
@@ -167,8 +167,8 @@ hy_obj_addr(const msgpack_object *o, struct hy_addr *out)
 {
 	if (o->type != MSGPACK_OBJECT_BIN)
 		return HY_ETYPE;
-	if (hy_addr_unpack(out, (const uint8_t *)o->via.bin.ptr,
-		o->via.bin.size) != HY_OK)
+	if (hy_addr_unpack(
+	        out, (const uint8_t *)o->via.bin.ptr, o->via.bin.size) != HY_OK)
 		return HY_EMALFORMED;
 	return HY_OK;
 }

@@ -58,8 +58,8 @@ START_TEST(test_wire_table_has_vectors)
 		snprintf(want, sizeof(want), "msg_");
 		for (k = 0; name[k] != '\0' && k < 70; k++)
 			want[4 + k] = (char)(name[k] >= 'A' && name[k] <= 'Z'
-				? name[k] - 'A' + 'a'
-				: name[k]);
+			                         ? name[k] - 'A' + 'a'
+			                         : name[k]);
 		want[4 + k] = '\0';
 		for (k = 0; k < nvecs; k++)
 			if (strcmp(vecs[k].name, want) == 0 &&
@@ -87,10 +87,11 @@ check_msg_vec(const struct vec *v)
 	}
 	ck_assert_msg(rc == HY_OK, "%s: %s", v->name, hy_strerror(rc));
 	rc = hy_msg_encode(&m, path, encbuf, sizeof(encbuf), &len);
-	ck_assert_msg(rc == HY_OK, "%s: re-encode: %s", v->name,
-	    hy_strerror(rc));
+	ck_assert_msg(
+	    rc == HY_OK, "%s: re-encode: %s", v->name, hy_strerror(rc));
 	if (strcmp(v->expect, "ok") == 0) {
-		ck_assert_msg(len == v->len && memcmp(encbuf, v->data, len) == 0,
+		ck_assert_msg(
+		    len == v->len && memcmp(encbuf, v->data, len) == 0,
 		    "%s: re-encoding differs", v->name);
 	} else {
 		ck_assert_msg(len != v->len || memcmp(encbuf, v->data, len),
@@ -118,13 +119,12 @@ check_dgram_vec(const struct vec *v)
 	ck_assert_msg(rc == HY_OK, "%s: %s", v->name, hy_strerror(rc));
 	ck_assert_ptr_eq(d.signed_part.ptr, v->data);
 	ck_assert_uint_eq(d.signed_part.len, v->len - 66);
-	ck_assert_int_eq(hy_dgram_encode(&d, encbuf, sizeof(encbuf), &len),
-	    HY_OK);
+	ck_assert_int_eq(
+	    hy_dgram_encode(&d, encbuf, sizeof(encbuf), &len), HY_OK);
 	ck_assert_uint_eq(len, v->len);
 	ck_assert_mem_eq(encbuf, v->data, len);
 	rc = hy_msg_decode(&m, d.payload.ptr, d.payload.len, HY_PATH_DGRAM);
-	ck_assert_msg(rc == HY_OK, "%s: payload: %s", v->name,
-	    hy_strerror(rc));
+	ck_assert_msg(rc == HY_OK, "%s: payload: %s", v->name, hy_strerror(rc));
 	if (hy_id_is_zero(&d.dst))
 		ck_assert(hy_msg_anon_dst_ok(m.type));
 }
@@ -138,8 +138,8 @@ check_tls_vec(const struct vec *v)
 
 	rc = hy_tls_frame_check(v->data, v->len, HY_TLS_FRAME_MAX, &flen);
 	if (strcmp(v->expect, "ok") != 0) {
-		ck_assert_msg(rc == expect_code(v->expect), "%s: got %d",
-		    v->name, rc);
+		ck_assert_msg(
+		    rc == expect_code(v->expect), "%s: got %d", v->name, rc);
 		return;
 	}
 	ck_assert_int_eq(rc, 1);
@@ -148,9 +148,8 @@ check_tls_vec(const struct vec *v)
 	for (size_t k = 0; k < v->len; k++)
 		ck_assert_int_eq(
 		    hy_tls_frame_check(v->data, k, HY_TLS_FRAME_MAX, &flen), 0);
-	ck_assert_int_eq(hy_msg_decode(&m, v->data + 4, v->len - 4,
-			     HY_PATH_TLS),
-	    HY_OK);
+	ck_assert_int_eq(
+	    hy_msg_decode(&m, v->data + 4, v->len - 4, HY_PATH_TLS), HY_OK);
 }
 
 START_TEST(test_wire_vectors)
@@ -246,14 +245,13 @@ START_TEST(test_wire_mutation)
 				rc = hy_dgram_decode(&d, b, len);
 				if (rc != HY_OK)
 					continue;
-				ck_assert_msg(hy_dgram_encode(&d, encbuf,
-						  sizeof(encbuf), &elen) ==
-					HY_OK,
+				ck_assert_msg(
+				    hy_dgram_encode(&d, encbuf, sizeof(encbuf),
+				        &elen) == HY_OK,
 				    "seed %llu vec %s it %d",
 				    (unsigned long long)seed, v->name, it);
-				ck_assert_int_eq(hy_dgram_decode(&d2, encbuf,
-						     elen),
-				    HY_OK);
+				ck_assert_int_eq(
+				    hy_dgram_decode(&d2, encbuf, elen), HY_OK);
 				ck_assert_mem_eq(d.payload.ptr, d2.payload.ptr,
 				    d.payload.len);
 				accepted++;
@@ -263,13 +261,14 @@ START_TEST(test_wire_mutation)
 			if (rc != HY_OK)
 				continue;
 			accepted++;
-			rc = hy_msg_encode(&m, p, encbuf, sizeof(encbuf), &elen);
+			rc =
+			    hy_msg_encode(&m, p, encbuf, sizeof(encbuf), &elen);
 			ck_assert_msg(rc == HY_OK,
 			    "seed %llu vec %s it %d: re-encode %s",
 			    (unsigned long long)seed, v->name, it,
 			    hy_strerror(rc));
-			ck_assert_int_eq(hy_msg_decode(&m2, encbuf, elen, p),
-			    HY_OK);
+			ck_assert_int_eq(
+			    hy_msg_decode(&m2, encbuf, elen, p), HY_OK);
 			ck_assert_msg(hy_msg_equal(&m, &m2),
 			    "seed %llu vec %s it %d: not equal",
 			    (unsigned long long)seed, v->name, it);

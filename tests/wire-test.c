@@ -13,12 +13,10 @@
 
 #include "wire-test.h"
 
-
 uint8_t pool[HY_VALUE_MAX];
 uint8_t encbuf[BUFSZ], encbuf2[BUFSZ];
 
 /* ---- the vectors ---- */
-
 
 struct vec *vecs;
 size_t nvecs;
@@ -90,7 +88,7 @@ vecs_load(void)
 			continue;
 		memset(&v, 0, sizeof(v));
 		ck_assert_msg(sscanf(line, "%63s %15s %7s %23s", v.name, v.kind,
-				  v.path, v.expect) == 4,
+		                  v.path, v.expect) == 4,
 		    "bad MANIFEST line: %s", line);
 		snprintf(path, sizeof(path), "%s/%s.hex", vec_dir(), v.name);
 		v.data = load_hex(path, &v.len);
@@ -119,15 +117,15 @@ static const struct {
 	const char *name;
 	int code;
 } errnames[] = {
-	{"HY_ETRUNC", HY_ETRUNC},
-	{"HY_ETYPE", HY_ETYPE},
-	{"HY_ETOOBIG", HY_ETOOBIG},
-	{"HY_EDEPTH", HY_EDEPTH},
-	{"HY_ETRAILING", HY_ETRAILING},
-	{"HY_EUNKNOWN", HY_EUNKNOWN},
-	{"HY_EVERSION", HY_EVERSION},
-	{"HY_ERANGE", HY_ERANGE},
-	{"HY_EMALFORMED", HY_EMALFORMED},
+    {"HY_ETRUNC", HY_ETRUNC},
+    {"HY_ETYPE", HY_ETYPE},
+    {"HY_ETOOBIG", HY_ETOOBIG},
+    {"HY_EDEPTH", HY_EDEPTH},
+    {"HY_ETRAILING", HY_ETRAILING},
+    {"HY_EUNKNOWN", HY_EUNKNOWN},
+    {"HY_EVERSION", HY_EVERSION},
+    {"HY_ERANGE", HY_ERANGE},
+    {"HY_EMALFORMED", HY_EMALFORMED},
 };
 
 int
@@ -220,24 +218,24 @@ fill_value(struct hy_value *v, int seed, int max)
 #define FILL_ID(bd, f, a, b, max) fill_id(&(bd)->f, 3);
 #define FILL_ADDR(bd, f, a, b, max) fill_addr(&(bd)->f, 4, (max));
 #define FILL_CONTACT(bd, f, a, b, max) fill_contact(&(bd)->f, 5, (max));
-#define FILL_BIN(bd, f, a, b, max)                                           \
-	(bd)->f.ptr = pool;                                                   \
+#define FILL_BIN(bd, f, a, b, max)                                             \
+	(bd)->f.ptr = pool;                                                    \
 	(bd)->f.len = (max) ? (a) : 0;
-#define FILL_STR(bd, f, a, b, max)                                           \
-	(bd)->f.ptr = (const uint8_t *)utf8_128;                              \
+#define FILL_STR(bd, f, a, b, max)                                             \
+	(bd)->f.ptr = (const uint8_t *)utf8_128;                               \
 	(bd)->f.len = (max) ? (a) : 0;
 #define FILL_VALUE(bd, f, a, b, max) fill_value(&(bd)->f, 6, (max));
-#define FILL_CONTACTS(bd, f, a, b, max)                                      \
-	(bd)->n_##f = (max) ? (a) : 1;                                        \
-	for (uint32_t i_ = 0; i_ < (bd)->n_##f; i_++)                         \
+#define FILL_CONTACTS(bd, f, a, b, max)                                        \
+	(bd)->n_##f = (max) ? (a) : 1;                                         \
+	for (uint32_t i_ = 0; i_ < (bd)->n_##f; i_++)                          \
 		fill_contact(&(bd)->f[i_], (int)i_, (int)(i_ & 1));
-#define FILL_ADDRS(bd, f, a, b, max)                                         \
-	(bd)->n_##f = (max) ? (a) : 1;                                        \
-	for (uint32_t i_ = 0; i_ < (bd)->n_##f; i_++)                         \
+#define FILL_ADDRS(bd, f, a, b, max)                                           \
+	(bd)->n_##f = (max) ? (a) : 1;                                         \
+	for (uint32_t i_ = 0; i_ < (bd)->n_##f; i_++)                          \
 		fill_addr(&(bd)->f[i_], (int)i_, (int)(i_ & 1));
-#define FILL_VALUES(bd, f, a, b, max)                                        \
-	(bd)->n_##f = (max) ? (a) : 1;                                        \
-	for (uint32_t i_ = 0; i_ < (bd)->n_##f; i_++)                         \
+#define FILL_VALUES(bd, f, a, b, max)                                          \
+	(bd)->n_##f = (max) ? (a) : 1;                                         \
+	for (uint32_t i_ = 0; i_ < (bd)->n_##f; i_++)                          \
 		fill_value(&(bd)->f[i_], (int)i_, (max));
 
 /* 64 two-byte characters: 128 bytes of valid UTF-8. */
@@ -295,18 +293,18 @@ fill_msg(struct hy_msg *m, unsigned type, int max)
 	struct hy_id sender;
 
 	fill_id(&sender, 99);
-	ck_assert_int_eq(hy_msg_init(m, type,
-			     max ? "n23456789012345678901234567890AB" : "x",
-			     max ? UINT32_MAX : 0, &sender),
+	ck_assert_int_eq(
+	    hy_msg_init(m, type, max ? "n23456789012345678901234567890AB" : "x",
+	        max ? UINT32_MAX : 0, &sender),
 	    HY_OK);
 	switch (type) {
-#define HY_MSG(code, N, n, kind, peer)                                       \
-	case code: {                                                          \
-		struct hy_body_##n *bd = &m->body.n;                          \
+#define HY_MSG(code, N, n, kind, peer)                                         \
+	case code: {                                                           \
+		struct hy_body_##n *bd = &m->body.n;                           \
 		(void)bd;
 #define HY_FIELD(n, f, T, a, b) FILL_##T(bd, f, a, b, max)
-#define HY_MSG_END(n)                                                        \
-	break;                                                                \
+#define HY_MSG_END(n)                                                          \
+	break;                                                                 \
 	}
 #include "../proto/messages.def"
 #undef HY_MSG
