@@ -208,6 +208,8 @@ hy_msg_encode(const struct hy_msg *m, enum hy_wire_path path, uint8_t *buf,
 		return rc;
 	if (m->n_gossip > HY_GOSSIP_MAX)
 		return HY_ETOOBIG;
+	if (m->n_gossip > 0 && path == HY_PATH_DGRAM)
+		return HY_EINVAL; /* PROTOCOL.md §2: no gossip there */
 	if (cap > hy_wire_envelope_cap(path))
 		cap = hy_wire_envelope_cap(path);
 	hy_wbuf_init(&w, &pk, buf, cap);

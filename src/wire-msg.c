@@ -446,6 +446,10 @@ dec_envelope(
 	m->body.ping.n_extra = nb - md->nfields;
 	if (n == 7)
 		rc = dec_gossip_list(&e[6], m);
+	/* Gossip is never taken from a signed datagram (PROTOCOL.md §2):
+	 * checked like everywhere, then dropped. */
+	if (path == HY_PATH_DGRAM)
+		m->n_gossip = 0;
 	return rc;
 }
 

@@ -221,8 +221,9 @@ int hy_msg_init(struct hy_msg *m, unsigned type, const char *network,
  * Encode *m into buf[0..cap). On success returns 0 and sets *len. Fails with
  * HY_ETOOBIG if the encoding does not fit (or a count/length is over its
  * cap, including value data or the whole envelope over the path's cap),
- * HY_ERANGE / HY_EMALFORMED
- * for a field the decoder would reject, HY_EUNKNOWN for an unknown type. A
+ * HY_ERANGE / HY_EMALFORMED for a field the decoder would reject,
+ * HY_EUNKNOWN for an unknown type, HY_EINVAL for gossip items on the
+ * signed-datagram path (never sent there) or a NULL pointer with a length. A
  * successful encoding always decodes back to an equal message.
  */
 int hy_msg_encode(const struct hy_msg *m, enum hy_wire_path path, uint8_t *buf,
@@ -235,7 +236,8 @@ int hy_msg_encode(const struct hy_msg *m, enum hy_wire_path path, uint8_t *buf,
  * HY_EUNKNOWN, HY_EMALFORMED, HY_ERANGE, HY_ETYPE, HY_ETOOBIG or HY_ENOMEM. On
  * failure m->env_valid tells whether version, network, type, txid and sender
  * were decoded (enough to answer with ERROR); the rest of *m is unspecified.
- * The result borrows from buf (see top).
+ * The result borrows from buf (see top). On HY_PATH_DGRAM, gossip items are
+ * checked and then dropped (n_gossip = 0): PROTOCOL.md §2.
  */
 int hy_msg_decode(
     struct hy_msg *m, const uint8_t *buf, size_t len, enum hy_wire_path path);

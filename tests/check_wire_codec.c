@@ -304,6 +304,9 @@ START_TEST(test_wire_encode_rejects)
 	m.body.error.reason.len = 1;
 	ck_assert_int_eq(
 	    hy_msg_encode(&m, HY_PATH_TLS, encbuf, BUFSZ, &len), HY_EMALFORMED);
+	fill_msg(&m, HY_MSG_PROBE, 1);
+	ck_assert_int_eq(hy_msg_encode(&m, HY_PATH_DGRAM, encbuf, BUFSZ, &len),
+	    HY_EINVAL);
 	fill_msg(&m, HY_MSG_PING, 0);
 	m.n_gossip = 1;
 	m.gossip[0].kind = 77;

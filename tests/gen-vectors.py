@@ -301,6 +301,12 @@ def vectors():
     add('acc_noncanonical_int', 'msg', 'dgram', 'accept',
         env('ping', txid=Raw(b'\xcf' + struct.pack('>Q', 5))),
         'txid 5 encoded as uint64')
+    add('acc_dgram_gossip_ignored', 'msg', 'dgram', 'accept',
+        env('ping', gossip=[suspect(1)]),
+        'gossip on the signed-datagram path: checked, then ignored')
+    add('bad_dgram_gossip_checked', 'msg', 'dgram', 'HY_EMALFORMED',
+        env('ping', gossip=[[2, nid(1)]]),
+        'gossip on the signed-datagram path is still checked')
     add('acc_record_extra', 'msg', 'dtls', 'accept',
         env('ack', gossip=[record(1) + ['ext']]),
         'RECORD item with a trailing extension field')
