@@ -41,18 +41,20 @@ struct hy_scan_result {
 
 /*
  * Check that buf[0..len) holds exactly one msgpack object within lim.
- * Returns 0 (and fills *res if res is not NULL) or:
- *  HY_ETRUNC	 input ends inside an object, or a container claims more
- *		 elements than there are bytes left (each needs >= 1 byte)
+ * Returns 0 (and fills *res if res is not NULL) or the first violation met,
+ * checking each object as it is reached in this order:
+ *  HY_ETOOBIG	 more objects than max_objects
+ *  HY_ETRUNC	 the object's header runs past the end of the input
  *  HY_ETYPE	 ext / fixext, the reserved byte 0xc1, a map with max_map 0,
  *		 nil or float when not allowed
- *  HY_ETOOBIG	 a str, bin, array or map over its cap, or more objects than
- *		 max_objects
- *  HY_EDEPTH	 containers nested deeper than max_depth
- *  HY_ETRAILING bytes after the first complete object
- *  HY_EINVAL	 lim->max_depth over HY_SCAN_DEPTH_LIMIT
- * Checks are made in that order for each object as it is reached, so the
- * first offending object decides the code.
+ *  HY_ETOOBIG	 a str, bin, array or map over its cap
+ *  HY_EDEPTH	 a container nested deeper than max_depth
+ *  HY_ETRUNC	 a str/bin body, or a container's elements (at least one
+ *		 byte each, two per map pair), run past the end of the input
+ * and, once the top-level object is complete:
+ *  HY_ETRAILING bytes after it.
+ * HY_EINVAL if lim->max_depth is over HY_SCAN_DEPTH_LIMIT. *res is written
+ * only on success.
  */
 int hy_scan(const uint8_t *buf, size_t len, const struct hy_scan_limits *lim,
     struct hy_scan_result *res);

@@ -289,10 +289,13 @@ struct hy_dgram {
 
 /*
  * Parse a datagram's outer frame. Checks the size (HY_ETOOBIG over
- * HY_DGRAM_MAX), the structure (scan errors; HY_EMALFORMED if it is not a
- * fixarray of 7), the framing version (HY_EVERSION) and the fixed field
- * lengths (HY_EMALFORMED). Does not look at the payload, the timestamp or
- * the signature. Returns 0 and fills *d (borrowing from buf).
+ * HY_DGRAM_MAX, HY_ETRUNC if empty), the first byte (HY_EMALFORMED unless
+ * 0x97, a fixarray of 7), the structure (scan errors), the framing version
+ * (HY_EVERSION), field types (HY_ETYPE), the fixed field lengths and key
+ * prefix (HY_EMALFORMED) and that the signature is encoded as bin8, i.e. is
+ * the last 66 bytes (HY_EMALFORMED). Does not look inside the payload, at
+ * the timestamp or at the signature's validity. Returns 0 and fills *d
+ * (borrowing from buf); *d is untouched on failure.
  */
 int hy_dgram_decode(struct hy_dgram *d, const uint8_t *buf, size_t len);
 
