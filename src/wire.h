@@ -321,8 +321,8 @@ int hy_dgram_encode(
 
 /*
  * TLS stream framing: 4-byte big-endian payload length, then one envelope.
- * hy_tls_frame_header writes the prefix; returns 0 or HY_ETOOBIG if
- * payload_len is 0 or over cap (HY_EINVAL for len 0).
+ * hy_tls_frame_header writes the prefix; returns 0, HY_EINVAL if
+ * payload_len is 0, or HY_ETOOBIG if it is over cap.
  * hy_tls_frame_check looks at the avail bytes buffered so far: returns 1 and
  * sets *frame_len (4 + payload) when a whole frame is there, 0 when more
  * bytes are needed, or HY_EMALFORMED (length 0) / HY_ETOOBIG (over cap),
