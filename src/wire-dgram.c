@@ -26,14 +26,14 @@
 
 /* Limits of the outer frame: one flat array of 7, bin <= one datagram. */
 static const struct hy_scan_limits dgram_limits = {
-    .max_depth = 1,
-    .max_objects = 8,
-    .max_str = 0,
-    .max_bin = HY_DGRAM_MAX,
-    .max_array = 7,
-    .max_map = 0,
-    .allow_nil = false,
-    .allow_float = false,
+	.max_depth = 1,
+	.max_objects = 8,
+	.max_str = 0,
+	.max_bin = HY_DGRAM_MAX,
+	.max_array = 7,
+	.max_map = 0,
+	.allow_nil = false,
+	.allow_float = false,
 };
 
 int
@@ -170,8 +170,8 @@ hy_tls_frame_header(uint8_t hdr[HY_TLS_HDR_LEN], size_t payload_len, size_t cap)
 }
 
 int
-hy_tls_frame_check(
-    const uint8_t *buf, size_t avail, size_t cap, size_t *frame_len)
+hy_tls_frame_check(const uint8_t *buf, size_t avail, size_t cap,
+    size_t *frame_len)
 {
 	uint32_t n;
 

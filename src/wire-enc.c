@@ -125,14 +125,14 @@ enc_field(msgpack_packer *pk, const struct hy_fdesc *fd, const char *body,
 		msgpack_pack_array(pk, n);
 		for (i = 0; rc == HY_OK && i < n; i++) {
 			if (fd->t == HY_FT_CONTACTS)
-				rc = enc_contact(
-				    pk, (const struct hy_contact *)p + i);
+				rc = enc_contact(pk,
+				    (const struct hy_contact *)p + i);
 			else if (fd->t == HY_FT_ADDRS)
-				rc = hy_pack_addr(
-				    pk, (const struct hy_addr *)p + i);
+				rc = hy_pack_addr(pk,
+				    (const struct hy_addr *)p + i);
 			else
-				rc = enc_value(
-				    pk, (const struct hy_value *)p + i, path);
+				rc = enc_value(pk,
+				    (const struct hy_value *)p + i, path);
 		}
 		break;
 	case HY_FT_END:
@@ -188,9 +188,9 @@ enc_gossip(msgpack_packer *pk, const struct hy_gossip *g)
 	return rc;
 }
 
-int
-hy_msg_encode(const struct hy_msg *m, enum hy_wire_path path, uint8_t *buf,
-    size_t cap, size_t *len)
+static int
+enc_msg(const struct hy_msg *m, enum hy_wire_path path, uint8_t *buf,
+    size_t cap, size_t *len, long pad)
 {
 	const struct hy_mdesc *md;
 	msgpack_packer pk;
@@ -220,10 +220,16 @@ hy_msg_encode(const struct hy_msg *m, enum hy_wire_path path, uint8_t *buf,
 	msgpack_pack_uint8(&pk, m->type);
 	msgpack_pack_uint32(&pk, m->txid);
 	hy_pack_id(&pk, &m->sender);
-	msgpack_pack_array(&pk, md->nfields);
+	msgpack_pack_array(&pk, md->nfields + (pad >= 0 ? 1 : 0));
 	for (i = 0; rc == HY_OK && i < md->nfields; i++)
-		rc = enc_field(
-		    &pk, &md->fields[i], (const char *)&m->body, path);
+		rc = enc_field(&pk, &md->fields[i], (const char *)&m->body,
+		    path);
+	if (rc == HY_OK && pad >= 0) {
+		static const uint8_t zeros[HY_DGRAM_MAX];
+
+		msgpack_pack_bin(&pk, (size_t)pad);
+		msgpack_pack_bin_body(&pk, zeros, (size_t)pad);
+	}
 	if (m->n_gossip > 0)
 		msgpack_pack_array(&pk, m->n_gossip);
 	for (i = 0; rc == HY_OK && i < m->n_gossip; i++)
@@ -283,7 +289,7 @@ static bool
 bin_eq(const struct hy_wire_bin *a, const struct hy_wire_bin *b)
 {
 	return a->len == b->len &&
-	       (a->len == 0 || memcmp(a->ptr, b->ptr, a->len) == 0);
+	    (a->len == 0 || memcmp(a->ptr, b->ptr, a->len) == 0);
 }
 
 static bool
@@ -301,8 +307,8 @@ value_eq(const struct hy_value *a, const struct hy_value *b)
 	if (!a->is_mutable)
 		return true;
 	return memcmp(a->owner, b->owner, HY_PUBKEY_LEN) == 0 &&
-	       bin_eq(&a->salt, &b->salt) && a->seq == b->seq &&
-	       memcmp(a->sig, b->sig, HY_SIG_LEN) == 0;
+	    bin_eq(&a->salt, &b->salt) && a->seq == b->seq &&
+	    memcmp(a->sig, b->sig, HY_SIG_LEN) == 0;
 }
 
 static bool
@@ -315,8 +321,8 @@ gossip_eq(const struct hy_gossip *a, const struct hy_gossip *b)
 		return false;
 	if (a->kind == HY_GOSSIP_SUSPECT)
 		return hy_id_eq(&a->u.suspect.id, &b->u.suspect.id) &&
-		       a->u.suspect.seq == b->u.suspect.seq &&
-		       a->u.suspect.age_ms == b->u.suspect.age_ms;
+		    a->u.suspect.seq == b->u.suspect.seq &&
+		    a->u.suspect.age_ms == b->u.suspect.age_ms;
 	if (!hy_id_eq(&ra->id, &rb->id) ||
 	    memcmp(ra->pubkey, rb->pubkey, HY_PUBKEY_LEN) != 0 ||
 	    ra->seq != rb->seq || ra->n_addrs != rb->n_addrs ||
@@ -400,4 +406,43 @@ hy_msg_equal(const struct hy_msg *a, const struct hy_msg *b)
 		        (const char *)&b->body))
 			return false;
 	return true;
+}
+
+/*
+ * Padding (PROTOCOL.md §4.1): one extra body element, a bin of zeros, sized
+ * so the envelope reaches pad_to. A bin8 header costs 2 bytes, a bin16 one
+ * 3; the body array header stays one byte (bodies have fewer than 15
+ * fields). When there is no room for even an empty bin, the message goes
+ * out unpadded.
+ */
+int
+hy_msg_encode(const struct hy_msg *m, enum hy_wire_path path, uint8_t *buf,
+    size_t cap, size_t *len)
+{
+	size_t len0, need, target = m->pad_to;
+	long pad;
+	int rc;
+
+	rc = enc_msg(m, path, buf, cap, &len0, -1);
+	if (rc != HY_OK || len0 >= target)
+		goto out;
+	if (target > hy_wire_envelope_cap(path))
+		target = hy_wire_envelope_cap(path);
+	if (target > cap)
+		target = cap;
+	if (len0 + 2 > target)
+		goto out;
+	need = target - len0;
+	/* bin8 covers 0..255 bytes; past that bin16 (3-byte header) */
+	if (need <= 257)
+		pad = (long)need - 2;
+	else
+		pad = (long)need - 3 < 256 ? 256 : (long)need - 3;
+	if (pad > (long)HY_DGRAM_MAX)
+		pad = HY_DGRAM_MAX;
+	rc = enc_msg(m, path, buf, cap, &len0, pad);
+out:
+	if (rc == HY_OK)
+		*len = len0;
+	return rc;
 }

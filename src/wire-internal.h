@@ -22,8 +22,8 @@ struct hy_wbuf {
 	int err;
 };
 
-void hy_wbuf_init(
-    struct hy_wbuf *w, msgpack_packer *pk, uint8_t *buf, size_t cap);
+void hy_wbuf_init(struct hy_wbuf *w, msgpack_packer *pk, uint8_t *buf,
+    size_t cap);
 
 /* Pack helpers; errors latch in the wbuf behind pk. */
 void hy_pack_bin(msgpack_packer *pk, const void *p, size_t len);
@@ -41,8 +41,8 @@ int hy_wire_unpack(const uint8_t *buf, size_t len,
 
 /* Object accessors: return 0 or HY_ETYPE / HY_ERANGE / HY_ETOOBIG /
  * HY_EMALFORMED; the out-parameter is written only on success. */
-int hy_obj_uint(
-    const msgpack_object *o, uint64_t min, uint64_t max, uint64_t *out);
+int hy_obj_uint(const msgpack_object *o, uint64_t min, uint64_t max,
+    uint64_t *out);
 int hy_obj_bool(const msgpack_object *o, bool *out);
 int hy_obj_bin(const msgpack_object *o, size_t max, struct hy_wire_bin *out);
 int hy_obj_fixbin(const msgpack_object *o, size_t n, uint8_t *out);
@@ -75,9 +75,9 @@ enum hy_ftype {
 
 struct hy_fdesc {
 	enum hy_ftype t;
-	size_t off;     /* of the field in its body struct */
+	size_t off; /* of the field in its body struct */
 	size_t cnt_off; /* arrays: of n_<field> */
-	uint64_t a, b;  /* caps, see messages.def */
+	uint64_t a, b; /* caps, see messages.def */
 };
 
 struct hy_mdesc {

@@ -40,8 +40,8 @@
 #define HY_MSG(code, N, n, kind, peer)                                         \
 	static const struct hy_fdesc hy_fd_##n[] = {
 #define HY_FIELD(n, f, T, a, b)                                                \
-	{HY_FT_##T, offsetof(struct hy_body_##n, f), HY_CNT_##T(n, f),         \
-	    (uint64_t)(a), (uint64_t)(b)},
+	{ HY_FT_##T, offsetof(struct hy_body_##n, f), HY_CNT_##T(n, f),        \
+		(uint64_t)(a), (uint64_t)(b) },
 #define HY_MSG_END(n)                                                          \
 	{                                                                      \
 		HY_FT_END, 0, 0, 0, 0                                          \
@@ -55,8 +55,8 @@
 
 static const struct hy_mdesc hy_mtab[] = {
 #define HY_MSG(code, N, n, kind, peer)                                         \
-	{code, #N, HY_MK_##kind, peer, hy_fd_##n,                              \
-	    (uint32_t)(sizeof(hy_fd_##n) / sizeof(hy_fd_##n[0]) - 1)},
+	{ code, #N, HY_MK_##kind, peer, hy_fd_##n,                             \
+		(uint32_t)(sizeof(hy_fd_##n) / sizeof(hy_fd_##n[0]) - 1) },
 #define HY_FIELD(n, f, T, a, b)
 #define HY_MSG_END(n)
 #include "../proto/messages.def"
@@ -277,8 +277,8 @@ dec_field(const struct hy_fdesc *fd, const msgpack_object *o, char *body,
 			rc = HY_ETYPE;
 		else if (o->via.str.size > fd->a)
 			rc = HY_ETOOBIG;
-		else if (!hy_utf8_valid(
-		             (const uint8_t *)o->via.str.ptr, o->via.str.size))
+		else if (!hy_utf8_valid((const uint8_t *)o->via.str.ptr,
+		             o->via.str.size))
 			rc = HY_EMALFORMED;
 		else {
 			s->ptr = (const uint8_t *)o->via.str.ptr;
@@ -294,14 +294,14 @@ dec_field(const struct hy_fdesc *fd, const msgpack_object *o, char *body,
 		rc = hy_obj_array(o, 0, (uint32_t)fd->a, &it, &n);
 		for (i = 0; rc == HY_OK && i < n; i++) {
 			if (fd->t == HY_FT_CONTACTS)
-				rc = dec_contact(
-				    &it[i], (struct hy_contact *)p + i);
+				rc = dec_contact(&it[i],
+				    (struct hy_contact *)p + i);
 			else if (fd->t == HY_FT_ADDRS)
-				rc = hy_obj_addr(
-				    &it[i], (struct hy_addr *)p + i);
+				rc = hy_obj_addr(&it[i],
+				    (struct hy_addr *)p + i);
 			else
-				rc = dec_value(
-				    &it[i], path, (struct hy_value *)p + i);
+				rc = dec_value(&it[i], path,
+				    (struct hy_value *)p + i);
 		}
 		if (rc == HY_OK)
 			*cnt = n;
@@ -316,8 +316,8 @@ dec_field(const struct hy_fdesc *fd, const msgpack_object *o, char *body,
 
 /* A gossip item of a known kind: [kind, fields...]; extra fields ignored. */
 static int
-dec_gossip(
-    const msgpack_object *it, uint32_t n, uint64_t kind, struct hy_gossip *g)
+dec_gossip(const msgpack_object *it, uint32_t n, uint64_t kind,
+    struct hy_gossip *g)
 {
 	struct hy_record *r = &g->u.record;
 	struct hy_suspect *s = &g->u.suspect;
@@ -336,8 +336,8 @@ dec_gossip(
 		if (rc == HY_OK)
 			rc = hy_obj_uint(&it[3], 0, UINT64_MAX, &r->seq);
 		if (rc == HY_OK)
-			rc = hy_obj_array(
-			    &it[4], 0, HY_RECORD_ADDRS_MAX, &a, &na);
+			rc = hy_obj_array(&it[4], 0, HY_RECORD_ADDRS_MAX, &a,
+			    &na);
 		for (i = 0; rc == HY_OK && i < na; i++)
 			rc = hy_obj_addr(&a[i], &r->addrs[i]);
 		if (rc == HY_OK) {
@@ -383,8 +383,8 @@ dec_gossip_list(const msgpack_object *o, struct hy_msg *m)
 }
 
 static int
-dec_envelope(
-    struct hy_msg *m, const msgpack_object *root, enum hy_wire_path path)
+dec_envelope(struct hy_msg *m, const msgpack_object *root,
+    enum hy_wire_path path)
 {
 	const struct hy_mdesc *md = NULL;
 	const msgpack_object *e, *bf;
@@ -409,8 +409,8 @@ dec_envelope(
 		return HY_EMALFORMED;
 	if (e[1].type != MSGPACK_OBJECT_STR)
 		return HY_ETYPE;
-	rc = hy_wire_check_network(
-	    (const uint8_t *)e[1].via.str.ptr, e[1].via.str.size);
+	rc = hy_wire_check_network((const uint8_t *)e[1].via.str.ptr,
+	    e[1].via.str.size);
 	if (rc != HY_OK)
 		return rc;
 	memcpy(m->network, e[1].via.str.ptr, e[1].via.str.size);
@@ -454,8 +454,8 @@ dec_envelope(
 }
 
 int
-hy_msg_decode(
-    struct hy_msg *m, const uint8_t *buf, size_t len, enum hy_wire_path path)
+hy_msg_decode(struct hy_msg *m, const uint8_t *buf, size_t len,
+    enum hy_wire_path path)
 {
 	msgpack_unpacked up;
 	int rc;

@@ -22,14 +22,14 @@
 #include "wire-scan.h"
 
 const struct hy_scan_limits hy_scan_limits_v1 = {
-    .max_depth = 6,
-    .max_objects = 1024,
-    .max_str = 128,
-    .max_bin = 65536,
-    .max_array = 64,
-    .max_map = 0,
-    .allow_nil = false,
-    .allow_float = false,
+	.max_depth = 6,
+	.max_objects = 1024,
+	.max_str = 128,
+	.max_bin = 65536,
+	.max_array = 64,
+	.max_map = 0,
+	.allow_nil = false,
+	.allow_float = false,
 };
 
 /* Big-endian length of n bytes at p (n = 1, 2 or 4). */

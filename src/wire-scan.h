@@ -20,12 +20,12 @@
 #define HY_SCAN_DEPTH_LIMIT 16
 
 struct hy_scan_limits {
-	uint32_t max_depth;   /* containers nested; top-level array = 1 */
+	uint32_t max_depth; /* containers nested; top-level array = 1 */
 	uint32_t max_objects; /* every object counts, containers included */
-	uint32_t max_str;     /* bytes of one str */
-	uint32_t max_bin;     /* bytes of one bin */
-	uint32_t max_array;   /* elements of one array */
-	uint32_t max_map;     /* pairs of one map; 0: maps are rejected */
+	uint32_t max_str; /* bytes of one str */
+	uint32_t max_bin; /* bytes of one bin */
+	uint32_t max_array; /* elements of one array */
+	uint32_t max_map; /* pairs of one map; 0: maps are rejected */
 	bool allow_nil;
 	bool allow_float;
 };
@@ -36,7 +36,7 @@ extern const struct hy_scan_limits hy_scan_limits_v1;
 
 struct hy_scan_result {
 	uint32_t objects; /* objects seen */
-	uint32_t depth;   /* deepest container nesting seen */
+	uint32_t depth; /* deepest container nesting seen */
 };
 
 /*

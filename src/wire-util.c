@@ -83,7 +83,7 @@ hy_wire_unpack(const uint8_t *buf, size_t len, const struct hy_scan_limits *lim,
 	if (ur == MSGPACK_UNPACK_NOMEM_ERROR)
 		rc = HY_ENOMEM;
 	else if (ur != MSGPACK_UNPACK_SUCCESS &&
-	         ur != MSGPACK_UNPACK_EXTRA_BYTES)
+	    ur != MSGPACK_UNPACK_EXTRA_BYTES)
 		rc = HY_EMALFORMED; /* the scan should have caught it */
 	else if (off != len)
 		rc = HY_ETRAILING;
@@ -167,8 +167,8 @@ hy_obj_addr(const msgpack_object *o, struct hy_addr *out)
 {
 	if (o->type != MSGPACK_OBJECT_BIN)
 		return HY_ETYPE;
-	if (hy_addr_unpack(
-	        out, (const uint8_t *)o->via.bin.ptr, o->via.bin.size) != HY_OK)
+	if (hy_addr_unpack(out, (const uint8_t *)o->via.bin.ptr,
+	        o->via.bin.size) != HY_OK)
 		return HY_EMALFORMED;
 	return HY_OK;
 }

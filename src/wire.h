@@ -34,14 +34,14 @@
 #define HY_DGRAM_VERSION 1 /* datagram element [0] */
 
 #define HY_NETWORK_MAX 32 /* network id: 1..32 bytes, 0x21..0x7e */
-#define HY_PUBKEY_LEN 33  /* SEC1 compressed P-256 point */
-#define HY_SIG_LEN 64     /* ECDSA P-256 r||s */
+#define HY_PUBKEY_LEN 33 /* SEC1 compressed P-256 point */
+#define HY_SIG_LEN 64 /* ECDSA P-256 r||s */
 #define HY_NONCE_LEN 16
 #define HY_TOKEN_MAX 32
 #define HY_REASON_MAX 128
 #define HY_SALT_MAX 64
 #define HY_VALUE_DGRAM_MAX 1000 /* value data on signed UDP / DTLS */
-#define HY_VALUE_MAX 65536      /* value data over TLS */
+#define HY_VALUE_MAX 65536 /* value data over TLS */
 #define HY_VALUE_TTL_MAX 604800 /* seconds: 7 days */
 #define HY_NODES_MAX 20
 #define HY_PEERS_MAX 50
@@ -65,8 +65,8 @@
 /* Which path a message travels: the envelope and value data caps differ. */
 enum hy_wire_path {
 	HY_PATH_DGRAM = 0, /* signed UDP datagram */
-	HY_PATH_DTLS = 1,  /* DTLS 1.2 record */
-	HY_PATH_TLS = 2    /* TLS 1.3 length-prefixed frame */
+	HY_PATH_DTLS = 1, /* DTLS 1.2 record */
+	HY_PATH_TLS = 2 /* TLS 1.3 length-prefixed frame */
 };
 
 /* Codes carried by an ERROR message (PROTOCOL.md §7). */
@@ -100,9 +100,9 @@ struct hy_contact {
  */
 struct hy_value {
 	uint64_t id;
-	uint64_t ttl_s;          /* 1..HY_VALUE_TTL_MAX */
+	uint64_t ttl_s; /* 1..HY_VALUE_TTL_MAX */
 	struct hy_wire_bin data; /* borrowed */
-	uint64_t flags;          /* 0..UINT32_MAX; no bit defined in v1 */
+	uint64_t flags; /* 0..UINT32_MAX; no bit defined in v1 */
 	bool is_mutable;
 	uint8_t owner[HY_PUBKEY_LEN];
 	struct hy_wire_bin salt; /* borrowed, <= HY_SALT_MAX */
@@ -126,7 +126,7 @@ struct hy_record {
 /* Suspicion hint (gossip kind 2). */
 struct hy_suspect {
 	struct hy_id id;
-	uint64_t seq;    /* the suspect's record seq the reporter knows */
+	uint64_t seq; /* the suspect's record seq the reporter knows */
 	uint64_t age_ms; /* 0..UINT32_MAX */
 };
 
@@ -199,12 +199,18 @@ union hy_msg_body {
  * skipped on decode; [6] is encoded only when n_gossip > 0).
  */
 struct hy_msg {
-	uint32_t version;                 /* HY_PROTO_VERSION */
+	uint32_t version; /* HY_PROTO_VERSION */
 	char network[HY_NETWORK_MAX + 1]; /* NUL-terminated copy */
-	uint8_t type;                     /* enum hy_msg_type */
+	uint8_t type; /* enum hy_msg_type */
 	uint32_t txid;
 	struct hy_id sender;
 	bool env_valid; /* decode: version..sender are meaningful */
+	/*
+	 * Encode only: if the envelope would be shorter than pad_to bytes,
+	 * append one bin of zero bytes to the body so it reaches pad_to
+	 * (PROTOCOL.md §4.1). Receivers ignore it (extension rule).
+	 */
+	uint32_t pad_to;
 	uint32_t n_gossip;
 	struct hy_gossip gossip[HY_GOSSIP_MAX];
 	union hy_msg_body body;
@@ -239,8 +245,8 @@ int hy_msg_encode(const struct hy_msg *m, enum hy_wire_path path, uint8_t *buf,
  * The result borrows from buf (see top). On HY_PATH_DGRAM, gossip items are
  * checked and then dropped (n_gossip = 0): PROTOCOL.md §2.
  */
-int hy_msg_decode(
-    struct hy_msg *m, const uint8_t *buf, size_t len, enum hy_wire_path path);
+int hy_msg_decode(struct hy_msg *m, const uint8_t *buf, size_t len,
+    enum hy_wire_path path);
 
 /* The envelope size cap of a path (HY_DGRAM_PAYLOAD_MAX, ...). */
 size_t hy_wire_envelope_cap(enum hy_wire_path path);
@@ -268,10 +274,10 @@ unsigned hy_wire_errcode_for(int err);
  * too small (HY_RECORD_TBS_MAX always suffices for a record).
  */
 #define HY_RECORD_TBS_MAX 176
-int hy_record_tbs(
-    const struct hy_record *r, uint8_t *buf, size_t cap, size_t *len);
-int hy_value_tbs(
-    const struct hy_value *v, uint8_t *buf, size_t cap, size_t *len);
+int hy_record_tbs(const struct hy_record *r, uint8_t *buf, size_t cap,
+    size_t *len);
+int hy_value_tbs(const struct hy_value *v, uint8_t *buf, size_t cap,
+    size_t *len);
 
 /*
  * Signed-datagram outer frame (PROTOCOL.md §3): fixarray 7 of [version,
@@ -279,10 +285,10 @@ int hy_value_tbs(
  */
 struct hy_dgram {
 	struct hy_id dst; /* all zero: destination unknown */
-	uint64_t ts_ms;   /* sender wall clock, ms since the Unix epoch */
+	uint64_t ts_ms; /* sender wall clock, ms since the Unix epoch */
 	uint8_t nonce[HY_NONCE_LEN];
 	uint8_t pubkey[HY_PUBKEY_LEN];
-	struct hy_wire_bin payload;     /* borrowed: the encoded envelope */
+	struct hy_wire_bin payload; /* borrowed: the encoded envelope */
 	struct hy_wire_bin signed_part; /* borrowed: bytes [0, offset of [6]) */
 	uint8_t sig[HY_SIG_LEN];
 };
@@ -316,8 +322,8 @@ int hy_dgram_frame_finish(uint8_t *buf, size_t cap, size_t signed_len,
     const uint8_t sig[HY_SIG_LEN], size_t *total_len);
 
 /* begin + finish with d->sig (re-encoding a decoded frame, tests). */
-int hy_dgram_encode(
-    const struct hy_dgram *d, uint8_t *buf, size_t cap, size_t *len);
+int hy_dgram_encode(const struct hy_dgram *d, uint8_t *buf, size_t cap,
+    size_t *len);
 
 /*
  * TLS stream framing: 4-byte big-endian payload length, then one envelope.
@@ -328,9 +334,9 @@ int hy_dgram_encode(
  * bytes are needed, or HY_EMALFORMED (length 0) / HY_ETOOBIG (over cap),
  * after which the connection must be closed.
  */
-int hy_tls_frame_header(
-    uint8_t hdr[HY_TLS_HDR_LEN], size_t payload_len, size_t cap);
-int hy_tls_frame_check(
-    const uint8_t *buf, size_t avail, size_t cap, size_t *frame_len);
+int hy_tls_frame_header(uint8_t hdr[HY_TLS_HDR_LEN], size_t payload_len,
+    size_t cap);
+int hy_tls_frame_check(const uint8_t *buf, size_t avail, size_t cap,
+    size_t *frame_len);
 
 #endif /* HY_WIRE_H */

@@ -58,8 +58,8 @@ START_TEST(test_wire_table_has_vectors)
 		snprintf(want, sizeof(want), "msg_");
 		for (k = 0; name[k] != '\0' && k < 70; k++)
 			want[4 + k] = (char)(name[k] >= 'A' && name[k] <= 'Z'
-			                         ? name[k] - 'A' + 'a'
-			                         : name[k]);
+			        ? name[k] - 'A' + 'a'
+			        : name[k]);
 		want[4 + k] = '\0';
 		for (k = 0; k < nvecs; k++)
 			if (strcmp(vecs[k].name, want) == 0 &&
@@ -87,11 +87,11 @@ check_msg_vec(const struct vec *v)
 	}
 	ck_assert_msg(rc == HY_OK, "%s: %s", v->name, hy_strerror(rc));
 	rc = hy_msg_encode(&m, path, encbuf, sizeof(encbuf), &len);
-	ck_assert_msg(
-	    rc == HY_OK, "%s: re-encode: %s", v->name, hy_strerror(rc));
+	ck_assert_msg(rc == HY_OK, "%s: re-encode: %s", v->name,
+	    hy_strerror(rc));
 	if (strcmp(v->expect, "ok") == 0) {
-		ck_assert_msg(
-		    len == v->len && memcmp(encbuf, v->data, len) == 0,
+		ck_assert_msg(len == v->len &&
+		        memcmp(encbuf, v->data, len) == 0,
 		    "%s: re-encoding differs", v->name);
 	} else {
 		ck_assert_msg(len != v->len || memcmp(encbuf, v->data, len),
@@ -119,8 +119,8 @@ check_dgram_vec(const struct vec *v)
 	ck_assert_msg(rc == HY_OK, "%s: %s", v->name, hy_strerror(rc));
 	ck_assert_ptr_eq(d.signed_part.ptr, v->data);
 	ck_assert_uint_eq(d.signed_part.len, v->len - 66);
-	ck_assert_int_eq(
-	    hy_dgram_encode(&d, encbuf, sizeof(encbuf), &len), HY_OK);
+	ck_assert_int_eq(hy_dgram_encode(&d, encbuf, sizeof(encbuf), &len),
+	    HY_OK);
 	ck_assert_uint_eq(len, v->len);
 	ck_assert_mem_eq(encbuf, v->data, len);
 	rc = hy_msg_decode(&m, d.payload.ptr, d.payload.len, HY_PATH_DGRAM);
@@ -138,18 +138,20 @@ check_tls_vec(const struct vec *v)
 
 	rc = hy_tls_frame_check(v->data, v->len, HY_TLS_FRAME_MAX, &flen);
 	if (strcmp(v->expect, "ok") != 0) {
-		ck_assert_msg(
-		    rc == expect_code(v->expect), "%s: got %d", v->name, rc);
+		ck_assert_msg(rc == expect_code(v->expect), "%s: got %d",
+		    v->name, rc);
 		return;
 	}
 	ck_assert_int_eq(rc, 1);
 	ck_assert_uint_eq(flen, v->len);
 	/* every proper prefix asks for more bytes */
 	for (size_t k = 0; k < v->len; k++)
-		ck_assert_int_eq(
-		    hy_tls_frame_check(v->data, k, HY_TLS_FRAME_MAX, &flen), 0);
-	ck_assert_int_eq(
-	    hy_msg_decode(&m, v->data + 4, v->len - 4, HY_PATH_TLS), HY_OK);
+		ck_assert_int_eq(hy_tls_frame_check(v->data, k,
+		                     HY_TLS_FRAME_MAX, &flen),
+		    0);
+	ck_assert_int_eq(hy_msg_decode(&m, v->data + 4, v->len - 4,
+	                     HY_PATH_TLS),
+	    HY_OK);
 }
 
 START_TEST(test_wire_vectors)
@@ -193,8 +195,8 @@ mutate(struct hy_rng *r, uint8_t *b, size_t *len, size_t cap)
 		b[pos] ^= (uint8_t)(1u << hy_rng_below(r, 8));
 		break;
 	case 1: /* an interesting byte */ {
-		static const uint8_t v[] = {0x00, 0x7f, 0x80, 0x90, 0x9f, 0xc0,
-		    0xc1, 0xc4, 0xc6, 0xcf, 0xd4, 0xdc, 0xdd, 0xdf, 0xff};
+		static const uint8_t v[] = { 0x00, 0x7f, 0x80, 0x90, 0x9f, 0xc0,
+			0xc1, 0xc4, 0xc6, 0xcf, 0xd4, 0xdc, 0xdd, 0xdf, 0xff };
 
 		b[pos] = v[hy_rng_below(r, sizeof(v))];
 		break;
@@ -215,6 +217,50 @@ mutate(struct hy_rng *r, uint8_t *b, size_t *len, size_t cap)
 		break;
 	}
 }
+
+/*
+ * Padding (PROTOCOL.md 4.1): for every target size the envelope reaches at
+ * least the target (one byte over at the bin8/bin16 seam), never the cap,
+ * and decodes to the same message with one ignored trailing field.
+ */
+START_TEST(test_wire_padding)
+{
+	static uint8_t buf[HY_DGRAM_MAX], bare[HY_DGRAM_MAX];
+	struct hy_msg m, d;
+	struct hy_id sender;
+	size_t len, len0;
+
+	memset(&sender, 7, sizeof(sender));
+	ck_assert_int_eq(hy_msg_init(&m, HY_MSG_PING, "hypha", 9, &sender),
+	    HY_OK);
+	ck_assert_int_eq(hy_msg_encode(&m, HY_PATH_DGRAM, bare, sizeof(bare),
+	                     &len0),
+	    HY_OK);
+	for (uint32_t t = 0; t <= HY_DGRAM_PAYLOAD_MAX + 50; t++) {
+		m.pad_to = t;
+		ck_assert_int_eq(hy_msg_encode(&m, HY_PATH_DGRAM, buf,
+		                     sizeof(buf), &len),
+		    HY_OK);
+		if (t < len0 + 2) {
+			/* no padding needed, or no room for an empty bin */
+			ck_assert_uint_eq(len, len0);
+			ck_assert_mem_eq(buf, bare, len0);
+			continue;
+		}
+		ck_assert_uint_le(len, HY_DGRAM_PAYLOAD_MAX + 1);
+		if (t <= HY_DGRAM_PAYLOAD_MAX) {
+			ck_assert_uint_ge(len, t);
+			ck_assert_uint_le(len, t + 1);
+		}
+		ck_assert_int_eq(hy_msg_decode(&d, buf, len, HY_PATH_DGRAM),
+		    HY_OK);
+		ck_assert_uint_eq(d.body.ping.n_extra, 1);
+		d.body.ping.n_extra = 0;
+		m.pad_to = 0;
+		ck_assert(hy_msg_equal(&m, &d));
+	}
+}
+END_TEST
 
 START_TEST(test_wire_mutation)
 {
@@ -245,13 +291,14 @@ START_TEST(test_wire_mutation)
 				rc = hy_dgram_decode(&d, b, len);
 				if (rc != HY_OK)
 					continue;
-				ck_assert_msg(
-				    hy_dgram_encode(&d, encbuf, sizeof(encbuf),
-				        &elen) == HY_OK,
+				ck_assert_msg(hy_dgram_encode(&d, encbuf,
+				                  sizeof(encbuf),
+				                  &elen) == HY_OK,
 				    "seed %llu vec %s it %d",
 				    (unsigned long long)seed, v->name, it);
-				ck_assert_int_eq(
-				    hy_dgram_decode(&d2, encbuf, elen), HY_OK);
+				ck_assert_int_eq(hy_dgram_decode(&d2, encbuf,
+				                     elen),
+				    HY_OK);
 				ck_assert_mem_eq(d.payload.ptr, d2.payload.ptr,
 				    d.payload.len);
 				accepted++;
@@ -267,8 +314,8 @@ START_TEST(test_wire_mutation)
 			    "seed %llu vec %s it %d: re-encode %s",
 			    (unsigned long long)seed, v->name, it,
 			    hy_strerror(rc));
-			ck_assert_int_eq(
-			    hy_msg_decode(&m2, encbuf, elen, p), HY_OK);
+			ck_assert_int_eq(hy_msg_decode(&m2, encbuf, elen, p),
+			    HY_OK);
 			ck_assert_msg(hy_msg_equal(&m, &m2),
 			    "seed %llu vec %s it %d: not equal",
 			    (unsigned long long)seed, v->name, it);
@@ -290,6 +337,7 @@ wire_suite(void)
 	tcase_add_test(tc, test_wire_roundtrip_max);
 	tcase_add_test(tc, test_wire_table_has_vectors);
 	tcase_add_test(tc, test_wire_vectors);
+	tcase_add_test(tc, test_wire_padding);
 	tcase_add_test(tc, test_wire_mutation);
 	suite_add_tcase(s, tc);
 	suite_add_tcase(s, wire_codec_tcase());

@@ -47,8 +47,8 @@ START_TEST(test_wire_scan_limits)
 			memset(buf + n, 0x01, (size_t)k);
 			n += (size_t)k;
 		}
-		ck_assert_int_eq(
-		    hy_scan(buf, n, L, &r), extra ? HY_ETOOBIG : HY_OK);
+		ck_assert_int_eq(hy_scan(buf, n, L, &r),
+		    extra ? HY_ETOOBIG : HY_OK);
 		if (!extra) {
 			ck_assert_uint_eq(r.objects, 1024);
 			ck_assert_uint_eq(r.depth, 2);
@@ -56,39 +56,39 @@ START_TEST(test_wire_scan_limits)
 	}
 
 	/* claims bounded by bytes left, before anything else */
-	ck_assert_int_eq(
-	    hy_scan((const uint8_t *)"\xdc\x00\x03\x01\x01", 5, L, NULL),
+	ck_assert_int_eq(hy_scan((const uint8_t *)"\xdc\x00\x03\x01\x01", 5, L,
+	                     NULL),
 	    HY_ETRUNC);
-	ck_assert_int_eq(
-	    hy_scan((const uint8_t *)"\xdd\xff\xff\xff\xff", 5, L, NULL),
+	ck_assert_int_eq(hy_scan((const uint8_t *)"\xdd\xff\xff\xff\xff", 5, L,
+	                     NULL),
 	    HY_ETOOBIG);
-	ck_assert_int_eq(
-	    hy_scan((const uint8_t *)"\xc6\x00\x01\x00\x01", 5, L, NULL),
+	ck_assert_int_eq(hy_scan((const uint8_t *)"\xc6\x00\x01\x00\x01", 5, L,
+	                     NULL),
 	    HY_ETOOBIG);
-	ck_assert_int_eq(
-	    hy_scan((const uint8_t *)"\xc6\x00\x00\x01\x00", 5, L, NULL),
+	ck_assert_int_eq(hy_scan((const uint8_t *)"\xc6\x00\x00\x01\x00", 5, L,
+	                     NULL),
 	    HY_ETRUNC);
-	ck_assert_int_eq(
-	    hy_scan((const uint8_t *)"\xcf\x00", 2, L, NULL), HY_ETRUNC);
+	ck_assert_int_eq(hy_scan((const uint8_t *)"\xcf\x00", 2, L, NULL),
+	    HY_ETRUNC);
 	ck_assert_int_eq(hy_scan((const uint8_t *)"", 0, L, NULL), HY_ETRUNC);
-	ck_assert_int_eq(
-	    hy_scan((const uint8_t *)"\x01\x01", 2, L, NULL), HY_ETRAILING);
-	ck_assert_int_eq(
-	    hy_scan((const uint8_t *)"\x80", 1, L, NULL), HY_ETYPE);
-	ck_assert_int_eq(
-	    hy_scan((const uint8_t *)"\xc0", 1, L, NULL), HY_ETYPE);
-	ck_assert_int_eq(
-	    hy_scan((const uint8_t *)"\xc1", 1, L, NULL), HY_ETYPE);
-	ck_assert_int_eq(
-	    hy_scan((const uint8_t *)"\xd4\x01\x00", 3, L, NULL), HY_ETYPE);
-	ck_assert_int_eq(
-	    hy_scan((const uint8_t *)"\xca\0\0\0\0", 5, L, NULL), HY_ETYPE);
-	ck_assert_int_eq(
-	    hy_scan((const uint8_t *)"\x92\xc2\xc3", 3, L, NULL), HY_OK);
-	ck_assert_int_eq(
-	    hy_scan((const uint8_t *)"\x91\x90", 2, L, NULL), HY_OK);
-	ck_assert_int_eq(
-	    hy_scan((const uint8_t *)"\x90\x90", 2, L, NULL), HY_ETRAILING);
+	ck_assert_int_eq(hy_scan((const uint8_t *)"\x01\x01", 2, L, NULL),
+	    HY_ETRAILING);
+	ck_assert_int_eq(hy_scan((const uint8_t *)"\x80", 1, L, NULL),
+	    HY_ETYPE);
+	ck_assert_int_eq(hy_scan((const uint8_t *)"\xc0", 1, L, NULL),
+	    HY_ETYPE);
+	ck_assert_int_eq(hy_scan((const uint8_t *)"\xc1", 1, L, NULL),
+	    HY_ETYPE);
+	ck_assert_int_eq(hy_scan((const uint8_t *)"\xd4\x01\x00", 3, L, NULL),
+	    HY_ETYPE);
+	ck_assert_int_eq(hy_scan((const uint8_t *)"\xca\0\0\0\0", 5, L, NULL),
+	    HY_ETYPE);
+	ck_assert_int_eq(hy_scan((const uint8_t *)"\x92\xc2\xc3", 3, L, NULL),
+	    HY_OK);
+	ck_assert_int_eq(hy_scan((const uint8_t *)"\x91\x90", 2, L, NULL),
+	    HY_OK);
+	ck_assert_int_eq(hy_scan((const uint8_t *)"\x90\x90", 2, L, NULL),
+	    HY_ETRAILING);
 
 	/* other limits: maps, nil and floats when allowed */
 	{
@@ -106,12 +106,12 @@ START_TEST(test_wire_scan_limits)
 		                                          "\x01\x01\x01",
 		                     7, &l2, NULL),
 		    HY_ETOOBIG);
-		ck_assert_int_eq(
-		    hy_scan((const uint8_t *)"\x82\x01\x01\x01", 4, &l2, NULL),
+		ck_assert_int_eq(hy_scan((const uint8_t *)"\x82\x01\x01\x01", 4,
+		                     &l2, NULL),
 		    HY_ETRUNC);
 		l2.max_depth = HY_SCAN_DEPTH_LIMIT + 1;
-		ck_assert_int_eq(
-		    hy_scan((const uint8_t *)"\x01", 1, &l2, NULL), HY_EINVAL);
+		ck_assert_int_eq(hy_scan((const uint8_t *)"\x01", 1, &l2, NULL),
+		    HY_EINVAL);
 	}
 	{
 		/* str at its cap and one over */
@@ -143,18 +143,20 @@ START_TEST(test_wire_dgram_frame)
 	memset(pub, 9, sizeof(pub));
 	pub[0] = 0x03;
 	memset(sig, 0xab, sizeof(sig));
-	ck_assert_int_eq(
-	    hy_msg_init(&m, HY_MSG_FIND_NODE, "hypha", 42, &self), HY_OK);
+	ck_assert_int_eq(hy_msg_init(&m, HY_MSG_FIND_NODE, "hypha", 42, &self),
+	    HY_OK);
 	fill_id(&m.body.find_node.target, 5);
 	m.body.find_node.want = 3;
-	ck_assert_int_eq(
-	    hy_msg_encode(&m, HY_PATH_DGRAM, env, sizeof(env), &elen), HY_OK);
+	ck_assert_int_eq(hy_msg_encode(&m, HY_PATH_DGRAM, env, sizeof(env),
+	                     &elen),
+	    HY_OK);
 	ck_assert_int_eq(hy_dgram_frame_begin(pkt, sizeof(pkt), &dst,
 	                     1700000000000ULL, nonce, pub, env, elen, &slen),
 	    HY_OK);
 	ck_assert_uint_eq(pkt[0], 0x97);
-	ck_assert_int_eq(
-	    hy_dgram_frame_finish(pkt, sizeof(pkt), slen, sig, &tlen), HY_OK);
+	ck_assert_int_eq(hy_dgram_frame_finish(pkt, sizeof(pkt), slen, sig,
+	                     &tlen),
+	    HY_OK);
 	ck_assert_uint_eq(tlen, slen + 66);
 	ck_assert_int_eq(hy_dgram_decode(&d, pkt, tlen), HY_OK);
 	ck_assert(hy_id_eq(&d.dst, &dst));
@@ -166,8 +168,8 @@ START_TEST(test_wire_dgram_frame)
 	ck_assert_uint_eq(d.signed_part.len, slen);
 	ck_assert_uint_eq(d.payload.len, elen);
 	ck_assert_mem_eq(d.payload.ptr, env, elen);
-	ck_assert_int_eq(
-	    hy_msg_decode(&m2, d.payload.ptr, d.payload.len, HY_PATH_DGRAM),
+	ck_assert_int_eq(hy_msg_decode(&m2, d.payload.ptr, d.payload.len,
+	                     HY_PATH_DGRAM),
 	    HY_OK);
 	ck_assert(hy_msg_equal(&m, &m2));
 
@@ -180,44 +182,44 @@ START_TEST(test_wire_dgram_frame)
 		ck_assert_int_eq(hy_dgram_frame_begin(pkt, sizeof(pkt), &dst,
 		                     UINT64_MAX, nonce, pub, big, max, &slen),
 		    HY_OK);
-		ck_assert_int_eq(
-		    hy_dgram_frame_finish(pkt, sizeof(pkt), slen, sig, &tlen),
+		ck_assert_int_eq(hy_dgram_frame_finish(pkt, sizeof(pkt), slen,
+		                     sig, &tlen),
 		    HY_OK);
 		ck_assert_uint_eq(tlen, HY_DGRAM_MAX);
 		ck_assert_int_eq(hy_dgram_decode(&d, pkt, tlen), HY_OK);
-		ck_assert_int_eq(
-		    hy_dgram_frame_begin(pkt, sizeof(pkt), &dst, UINT64_MAX,
-		        nonce, pub, big, max + 1, &slen),
+		ck_assert_int_eq(hy_dgram_frame_begin(pkt, sizeof(pkt), &dst,
+		                     UINT64_MAX, nonce, pub, big, max + 1,
+		                     &slen),
 		    HY_ETOOBIG);
 		/* a small cap: begin refuses, finish never overflows */
 		ck_assert_int_eq(hy_dgram_frame_begin(pkt, 200, &dst, 1, nonce,
 		                     pub, big, 100, &slen),
 		    HY_ETOOBIG);
-		ck_assert_int_eq(
-		    hy_dgram_frame_finish(pkt, 100, 40, sig, &tlen),
+		ck_assert_int_eq(hy_dgram_frame_finish(pkt, 100, 40, sig,
+		                     &tlen),
 		    HY_ETOOBIG);
 		pub[0] = 0x04;
 		ck_assert_int_eq(hy_dgram_frame_begin(pkt, sizeof(pkt), &dst, 1,
 		                     nonce, pub, big, 1, &slen),
 		    HY_EINVAL);
-		ck_assert_int_eq(
-		    hy_dgram_decode(&d, pkt, HY_DGRAM_MAX + 1), HY_ETOOBIG);
+		ck_assert_int_eq(hy_dgram_decode(&d, pkt, HY_DGRAM_MAX + 1),
+		    HY_ETOOBIG);
 	}
 }
 END_TEST
 
 START_TEST(test_wire_tls_frame)
 {
-	uint8_t hdr[4], buf[8] = {0, 0, 0, 3, 1, 2, 3, 4};
+	uint8_t hdr[4], buf[8] = { 0, 0, 0, 3, 1, 2, 3, 4 };
 	size_t fl = 0;
 
-	ck_assert_int_eq(
-	    hy_tls_frame_header(hdr, 0x010203, HY_TLS_FRAME_MAX), HY_OK);
+	ck_assert_int_eq(hy_tls_frame_header(hdr, 0x010203, HY_TLS_FRAME_MAX),
+	    HY_OK);
 	ck_assert_mem_eq(hdr, "\x00\x01\x02\x03", 4);
-	ck_assert_int_eq(
-	    hy_tls_frame_header(hdr, 0, HY_TLS_FRAME_MAX), HY_EINVAL);
-	ck_assert_int_eq(
-	    hy_tls_frame_header(hdr, HY_TLS_FRAME_MAX + 1, HY_TLS_FRAME_MAX),
+	ck_assert_int_eq(hy_tls_frame_header(hdr, 0, HY_TLS_FRAME_MAX),
+	    HY_EINVAL);
+	ck_assert_int_eq(hy_tls_frame_header(hdr, HY_TLS_FRAME_MAX + 1,
+	                     HY_TLS_FRAME_MAX),
 	    HY_ETOOBIG);
 	ck_assert_int_eq(hy_tls_frame_check(buf, 3, 100, &fl), 0);
 	ck_assert_int_eq(hy_tls_frame_check(buf, 6, 100, &fl), 0);
@@ -239,23 +241,24 @@ START_TEST(test_wire_encode_bounded)
 	m.body.values.n_values = 3;
 	for (int i = 0; i < 3; i++)
 		fill_value(&m.body.values.values[i], i, 1);
-	ck_assert_int_eq(
-	    hy_msg_encode(&m, HY_PATH_TLS, out, sizeof(out), &need), HY_OK);
+	ck_assert_int_eq(hy_msg_encode(&m, HY_PATH_TLS, out, sizeof(out),
+	                     &need),
+	    HY_OK);
 	for (size_t cap = 0; cap < need; cap++) {
 		memset(out, 0xcc, sizeof(out));
 		len = 12345;
-		ck_assert_int_eq(
-		    hy_msg_encode(&m, HY_PATH_TLS, out, cap, &len), HY_ETOOBIG);
+		ck_assert_int_eq(hy_msg_encode(&m, HY_PATH_TLS, out, cap, &len),
+		    HY_ETOOBIG);
 		ck_assert_uint_eq(len, 12345);
 		k = cap;
 		while (k < sizeof(out) && out[k] == 0xcc)
 			k++;
-		ck_assert_msg(
-		    k == sizeof(out), "cap %zu: wrote byte %zu", cap, k);
+		ck_assert_msg(k == sizeof(out), "cap %zu: wrote byte %zu", cap,
+		    k);
 	}
 	/* the same message is over the DTLS envelope cap */
-	ck_assert_int_eq(
-	    hy_msg_encode(&m, HY_PATH_DTLS, out, sizeof(out), &len),
+	ck_assert_int_eq(hy_msg_encode(&m, HY_PATH_DTLS, out, sizeof(out),
+	                     &len),
 	    HY_ETOOBIG);
 }
 END_TEST
@@ -268,50 +271,50 @@ START_TEST(test_wire_encode_rejects)
 
 	fill_id(&id, 1);
 	ck_assert_int_eq(hy_msg_init(&m, 0x7e, "x", 1, &id), HY_EUNKNOWN);
-	ck_assert_int_eq(
-	    hy_msg_init(&m, HY_MSG_PING, "", 1, &id), HY_EMALFORMED);
-	ck_assert_int_eq(
-	    hy_msg_init(&m, HY_MSG_PING, "a b", 1, &id), HY_EMALFORMED);
+	ck_assert_int_eq(hy_msg_init(&m, HY_MSG_PING, "", 1, &id),
+	    HY_EMALFORMED);
+	ck_assert_int_eq(hy_msg_init(&m, HY_MSG_PING, "a b", 1, &id),
+	    HY_EMALFORMED);
 	ck_assert_int_eq(hy_msg_init(&m, HY_MSG_PING,
 	                     "123456789012345678901234567890123", 1, &id),
 	    HY_ETOOBIG);
 
 	fill_msg(&m, HY_MSG_STORE, 0);
 	m.body.store.value.ttl_s = 0;
-	ck_assert_int_eq(
-	    hy_msg_encode(&m, HY_PATH_TLS, encbuf, BUFSZ, &len), HY_ERANGE);
+	ck_assert_int_eq(hy_msg_encode(&m, HY_PATH_TLS, encbuf, BUFSZ, &len),
+	    HY_ERANGE);
 	fill_msg(&m, HY_MSG_STORE, 0);
 	m.body.store.value.data.ptr = pool;
 	m.body.store.value.data.len = HY_VALUE_DGRAM_MAX + 1;
-	ck_assert_int_eq(
-	    hy_msg_encode(&m, HY_PATH_DTLS, encbuf, BUFSZ, &len), HY_ETOOBIG);
-	ck_assert_int_eq(
-	    hy_msg_encode(&m, HY_PATH_TLS, encbuf, BUFSZ, &len), HY_OK);
+	ck_assert_int_eq(hy_msg_encode(&m, HY_PATH_DTLS, encbuf, BUFSZ, &len),
+	    HY_ETOOBIG);
+	ck_assert_int_eq(hy_msg_encode(&m, HY_PATH_TLS, encbuf, BUFSZ, &len),
+	    HY_OK);
 	fill_msg(&m, HY_MSG_NODES, 0);
 	m.body.nodes.n_nodes = HY_NODES_MAX + 1;
-	ck_assert_int_eq(
-	    hy_msg_encode(&m, HY_PATH_TLS, encbuf, BUFSZ, &len), HY_ETOOBIG);
+	ck_assert_int_eq(hy_msg_encode(&m, HY_PATH_TLS, encbuf, BUFSZ, &len),
+	    HY_ETOOBIG);
 	fill_msg(&m, HY_MSG_PONG, 0);
 	m.body.pong.observed.family = 0;
-	ck_assert_int_eq(
-	    hy_msg_encode(&m, HY_PATH_TLS, encbuf, BUFSZ, &len), HY_EMALFORMED);
+	ck_assert_int_eq(hy_msg_encode(&m, HY_PATH_TLS, encbuf, BUFSZ, &len),
+	    HY_EMALFORMED);
 	fill_msg(&m, HY_MSG_ANNOUNCE_PEER, 0);
 	m.body.announce_peer.port = 65536;
-	ck_assert_int_eq(
-	    hy_msg_encode(&m, HY_PATH_TLS, encbuf, BUFSZ, &len), HY_ERANGE);
+	ck_assert_int_eq(hy_msg_encode(&m, HY_PATH_TLS, encbuf, BUFSZ, &len),
+	    HY_ERANGE);
 	fill_msg(&m, HY_MSG_ERROR, 0);
 	m.body.error.reason.ptr = (const uint8_t *)"\xff";
 	m.body.error.reason.len = 1;
-	ck_assert_int_eq(
-	    hy_msg_encode(&m, HY_PATH_TLS, encbuf, BUFSZ, &len), HY_EMALFORMED);
+	ck_assert_int_eq(hy_msg_encode(&m, HY_PATH_TLS, encbuf, BUFSZ, &len),
+	    HY_EMALFORMED);
 	fill_msg(&m, HY_MSG_PROBE, 1);
 	ck_assert_int_eq(hy_msg_encode(&m, HY_PATH_DGRAM, encbuf, BUFSZ, &len),
 	    HY_EINVAL);
 	fill_msg(&m, HY_MSG_PING, 0);
 	m.n_gossip = 1;
 	m.gossip[0].kind = 77;
-	ck_assert_int_eq(
-	    hy_msg_encode(&m, HY_PATH_TLS, encbuf, BUFSZ, &len), HY_EMALFORMED);
+	ck_assert_int_eq(hy_msg_encode(&m, HY_PATH_TLS, encbuf, BUFSZ, &len),
+	    HY_EMALFORMED);
 }
 END_TEST
 
@@ -319,25 +322,25 @@ START_TEST(test_wire_decode_env_on_error)
 {
 	static struct hy_msg m;
 	/* [1, "n", 0x7e, 9, bin32, []]: unknown type, envelope usable */
-	uint8_t buf[64] = {0x96, 0x01, 0xa1, 'n', 0x7e, 0x09, 0xc4, 0x20};
+	uint8_t buf[64] = { 0x96, 0x01, 0xa1, 'n', 0x7e, 0x09, 0xc4, 0x20 };
 	size_t len = 8 + 32;
 
 	memset(buf + 8, 0x33, 32);
 	buf[len++] = 0x90;
-	ck_assert_int_eq(
-	    hy_msg_decode(&m, buf, len, HY_PATH_DGRAM), HY_EUNKNOWN);
+	ck_assert_int_eq(hy_msg_decode(&m, buf, len, HY_PATH_DGRAM),
+	    HY_EUNKNOWN);
 	ck_assert(m.env_valid);
 	ck_assert_uint_eq(m.txid, 9);
 	ck_assert_str_eq(m.network, "n");
 	ck_assert_uint_eq(m.sender.b[0], 0x33);
-	ck_assert_uint_eq(
-	    hy_wire_errcode_for(HY_EUNKNOWN), HY_WERR_UNKNOWN_TYPE);
+	ck_assert_uint_eq(hy_wire_errcode_for(HY_EUNKNOWN),
+	    HY_WERR_UNKNOWN_TYPE);
 	ck_assert_int_eq(hy_msg_check_network(&m, "n"), HY_OK);
 	ck_assert_int_eq(hy_msg_check_network(&m, "m"), HY_ENETWORK);
 	/* a bad body after a good envelope: still answerable */
 	buf[4] = HY_MSG_FIND_NODE;
-	ck_assert_int_eq(
-	    hy_msg_decode(&m, buf, len, HY_PATH_DGRAM), HY_EMALFORMED);
+	ck_assert_int_eq(hy_msg_decode(&m, buf, len, HY_PATH_DGRAM),
+	    HY_EMALFORMED);
 	ck_assert(m.env_valid);
 	ck_assert_uint_eq(m.type, HY_MSG_FIND_NODE);
 }

@@ -293,6 +293,14 @@ def vectors():
     add('acc_body_extra_fields', 'msg', 'dgram', 'accept',
         env('find_node', body('find_node') + [7, b'future', [1, 2]]),
         'FIND_NODE with three trailing body fields (extension rule)')
+    # Padding (PROTOCOL.md 4.1): a first-contact PING padded with one
+    # trailing bin of zeros so the envelope is exactly 1113 bytes.
+    bare = pack(env('ping'))
+    need = 1113 - len(bare)
+    padlen = need - 2 if need <= 257 else max(need - 3, 256)
+    add('acc_padded_ping', 'msg', 'dgram', 'accept',
+        env('ping', body('ping') + [bytes(padlen)]),
+        'PING padded to a full datagram envelope (1113 bytes)')
     add('acc_unknown_gossip_kind', 'msg', 'dtls', 'accept',
         env('probe', gossip=[[99, 'x', [1]], suspect(1)]),
         'unknown gossip kind 99 is skipped, the SUSPECT kept')

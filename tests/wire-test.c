@@ -117,15 +117,15 @@ static const struct {
 	const char *name;
 	int code;
 } errnames[] = {
-    {"HY_ETRUNC", HY_ETRUNC},
-    {"HY_ETYPE", HY_ETYPE},
-    {"HY_ETOOBIG", HY_ETOOBIG},
-    {"HY_EDEPTH", HY_EDEPTH},
-    {"HY_ETRAILING", HY_ETRAILING},
-    {"HY_EUNKNOWN", HY_EUNKNOWN},
-    {"HY_EVERSION", HY_EVERSION},
-    {"HY_ERANGE", HY_ERANGE},
-    {"HY_EMALFORMED", HY_EMALFORMED},
+	{ "HY_ETRUNC", HY_ETRUNC },
+	{ "HY_ETYPE", HY_ETYPE },
+	{ "HY_ETOOBIG", HY_ETOOBIG },
+	{ "HY_EDEPTH", HY_EDEPTH },
+	{ "HY_ETRAILING", HY_ETRAILING },
+	{ "HY_EUNKNOWN", HY_EUNKNOWN },
+	{ "HY_EVERSION", HY_EVERSION },
+	{ "HY_ERANGE", HY_ERANGE },
+	{ "HY_EMALFORMED", HY_EMALFORMED },
 };
 
 int
@@ -293,9 +293,9 @@ fill_msg(struct hy_msg *m, unsigned type, int max)
 	struct hy_id sender;
 
 	fill_id(&sender, 99);
-	ck_assert_int_eq(
-	    hy_msg_init(m, type, max ? "n23456789012345678901234567890AB" : "x",
-	        max ? UINT32_MAX : 0, &sender),
+	ck_assert_int_eq(hy_msg_init(m, type,
+	                     max ? "n23456789012345678901234567890AB" : "x",
+	                     max ? UINT32_MAX : 0, &sender),
 	    HY_OK);
 	switch (type) {
 #define HY_MSG(code, N, n, kind, peer)                                         \
