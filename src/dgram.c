@@ -19,17 +19,21 @@
 
 int
 hy_dgram_seal(const struct hy_ident *self, const struct hy_id *dst,
-    uint64_t ts_ms, const uint8_t *payload, size_t payload_len, uint8_t *out,
-    size_t cap, size_t *outlen)
+    uint64_t ts_ms, const uint8_t *nonce, const uint8_t *payload,
+    size_t payload_len, uint8_t *out, size_t cap, size_t *outlen,
+    uint8_t *used_nonce)
 {
 	static const struct hy_id zero;
-	uint8_t nonce[HY_NONCE_LEN], sig[HY_SIG_LEN];
+	uint8_t rnd[HY_NONCE_LEN], sig[HY_SIG_LEN];
 	size_t signed_len, total;
 	int rc;
 
-	rc = hy_random_bytes(nonce, sizeof(nonce));
-	if (rc != HY_OK)
-		return rc;
+	if (nonce == NULL) {
+		rc = hy_random_bytes(rnd, sizeof(rnd));
+		if (rc != HY_OK)
+			return rc;
+		nonce = rnd;
+	}
 	rc = hy_dgram_frame_begin(out, cap, dst != NULL ? dst : &zero, ts_ms,
 	    nonce, hy_ident_pubkey(self), payload, payload_len, &signed_len);
 	if (rc != HY_OK)
@@ -40,8 +44,27 @@ hy_dgram_seal(const struct hy_ident *self, const struct hy_id *dst,
 	rc = hy_dgram_frame_finish(out, cap, signed_len, sig, &total);
 	if (rc != HY_OK)
 		return rc;
+	if (used_nonce != NULL)
+		memcpy(used_nonce, nonce, HY_NONCE_LEN);
 	*outlen = total;
 	return HY_OK;
+}
+
+int
+hy_dgram_echo(const uint8_t nonce[HY_NONCE_LEN], uint8_t out[HY_NONCE_LEN])
+{
+	static const uint8_t sep = 0;
+	const struct hy_span v[3] = {
+		{ HY_ECHO_CTX, sizeof(HY_ECHO_CTX) - 1 },
+		{ &sep, 1 },
+		{ nonce, HY_NONCE_LEN },
+	};
+	uint8_t h[HY_SHA256_LEN];
+	int rc = hy_sha256v(v, 3, h);
+
+	if (rc == HY_OK)
+		memcpy(out, h, HY_NONCE_LEN);
+	return rc;
 }
 
 int

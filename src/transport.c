@@ -30,9 +30,15 @@
 
 #define HY_TR_KEYLEN 19
 
+#define HY_TR_ECHOES 4 /* recent nonces sent to an address, as echoes */
+
 struct hy_amp {
 	uint64_t rx, tx;
 	bool validated;
+	bool have_rx_nonce; /* rx_nonce is waiting to be echoed */
+	uint8_t rx_nonce[HY_NONCE_LEN]; /* last nonce received from there */
+	uint8_t n_sent; /* ring position in sent */
+	uint8_t sent[HY_TR_ECHOES][HY_NONCE_LEN]; /* echo(nonce) we sent */
 };
 
 struct hy_transport {
@@ -145,6 +151,26 @@ hy_tr_deliver(struct hy_transport *tr, const struct hy_addr *from,
 	tr->recv(tr->arg, &tr->msg, &f);
 }
 
+/*
+ * An authentic datagram from `from` carried `nonce`: if it is the echo of a
+ * nonce we sent there, the address receives our packets (PROTOCOL.md
+ * §4.1); either way it is the nonce our next request there will echo.
+ */
+static void
+hy_tr_note_nonce(struct hy_transport *tr, const struct hy_addr *from,
+    const uint8_t nonce[HY_NONCE_LEN])
+{
+	struct hy_amp *p = hy_tr_amp(tr, from);
+
+	for (int i = 0; i < HY_TR_ECHOES && !p->validated; i++)
+		if (memcmp(p->sent[i], nonce, HY_NONCE_LEN) == 0) {
+			p->validated = true;
+			tr->st.echo_validated++;
+		}
+	memcpy(p->rx_nonce, nonce, HY_NONCE_LEN);
+	p->have_rx_nonce = true;
+}
+
 static void
 hy_tr_signed_input(struct hy_transport *tr, const struct hy_addr *from,
     const uint8_t *data, size_t len)
@@ -197,6 +223,7 @@ hy_tr_signed_input(struct hy_transport *tr, const struct hy_addr *from,
 			tr->st.stale++;
 		return;
 	}
+	hy_tr_note_nonce(tr, from, frame.nonce);
 	tr->st.dgram_in++;
 	hy_tr_deliver(tr, from, HY_PATH_DGRAM);
 }
@@ -432,7 +459,9 @@ hy_transport_send_env(struct hy_transport *tr, const struct hy_addr *to,
     const struct hy_id *to_id, const uint8_t *env, size_t envlen,
     unsigned flags)
 {
-	uint8_t out[HY_DGRAM_MAX];
+	uint8_t out[HY_DGRAM_MAX], nonce[HY_NONCE_LEN];
+	const uint8_t *np = NULL;
+	struct hy_amp *amp;
 	struct hy_udp *u = hy_tr_sock(tr, to);
 	size_t outlen;
 	int rc;
@@ -455,8 +484,15 @@ hy_transport_send_env(struct hy_transport *tr, const struct hy_addr *to,
 			tr->st.dtls_out++;
 		return rc;
 	}
+	amp = hy_tr_amp(tr, to);
+	/* a request proves receipt of the peer's last datagram: echo it */
+	if ((flags & HY_TR_REQUEST) && amp->have_rx_nonce &&
+	    hy_dgram_echo(amp->rx_nonce, nonce) == HY_OK) {
+		np = nonce;
+		amp->have_rx_nonce = false;
+	}
 	rc = hy_dgram_seal(tr->ident, to_id, hy_clock_wall(hy_clock_system()),
-	    env, envlen, out, sizeof(out), &outlen);
+	    np, env, envlen, out, sizeof(out), &outlen, nonce);
 	if (rc != HY_OK)
 		return rc;
 	/* requests start contact; only answers can be made to amplify */
@@ -464,6 +500,11 @@ hy_transport_send_env(struct hy_transport *tr, const struct hy_addr *to,
 		tr->st.amp_limited++;
 		return HY_ERATELIMIT;
 	}
+	/* remember what a proof of receipt from `to` will look like */
+	if (!amp->validated &&
+	    hy_dgram_echo(nonce, amp->sent[amp->n_sent % HY_TR_ECHOES]) ==
+	        HY_OK)
+		amp->n_sent++;
 	rc = hy_udp_send(u, to, out, outlen);
 	if (rc != HY_OK) {
 		tr->st.send_errors++;

@@ -19,6 +19,8 @@
  * requester that wants a large answer from a stranger pads its request
  * (PROTOCOL.md §4.1). The table of addresses is bounded; an evicted address is
  * unvalidated again.
+ * A peer proves receipt by echoing, in its next request, the nonce of
+ * our last datagram to it (hy_dgram_echo).
  */
 #ifndef HY_TRANSPORT_H
 #define HY_TRANSPORT_H
@@ -75,6 +77,7 @@ struct hy_transport_stats {
 	uint64_t rate_limited, malformed, stale, replayed, bad_signature;
 	uint64_t wrong_id, wrong_network, wrong_destination, unknown_demux;
 	uint64_t amp_limited, send_errors;
+	uint64_t echo_validated; /* addresses proven by a receipt echo */
 	struct hy_dtls_stats dtls;
 	struct hy_tls_stats tls;
 	struct hy_ratelimit_stats ratelimit;

@@ -188,6 +188,39 @@ START_TEST(test_rpc_unvalidated_reply_is_budgeted)
 }
 END_TEST
 
+/*
+ * b never sends a request to a, so only a's receipt echo can prove a's
+ * address to b. PONG is larger than PING: without the echo b's budget
+ * drains and some PONGs are refused (each then costs a timeout).
+ */
+START_TEST(test_rpc_echo_proves_requester)
+{
+	struct event_base *base = event_base_new();
+	struct hy_rpc_config rc;
+	struct node a, b;
+	struct hy_transport_stats st;
+	struct done d = { 0 };
+
+	hy_rpc_config_default(&rc);
+	rc.timeout_ms = 300;
+	rc.retries = 0;
+	node_init(&a, base, &rc);
+	node_init(&b, base, NULL);
+	for (int i = 0; i < 300; i++) {
+		ck_assert_int_eq(ping(&a, addr_of(&b), id_of(&b), &d, NULL),
+		    HY_OK);
+		run_until(base, &d.calls, i + 1, 2000);
+		ck_assert_int_eq(d.err, HY_OK);
+	}
+	hy_transport_stats(hy_rpc_transport(b.rpc), &st);
+	ck_assert_uint_eq(st.amp_limited, 0);
+	ck_assert_uint_eq(st.echo_validated, 1);
+	node_fini(&a);
+	node_fini(&b);
+	event_base_free(base);
+}
+END_TEST
+
 START_TEST(test_rpc_timeout_after_retries)
 {
 	struct event_base *base = event_base_new();
@@ -372,6 +405,7 @@ rpc_suite(void)
 
 	tcase_add_test(tc, test_rpc_ping_pong_first_contact);
 	tcase_add_test(tc, test_rpc_unvalidated_reply_is_budgeted);
+	tcase_add_test(tc, test_rpc_echo_proves_requester);
 	tcase_add_test(tc, test_rpc_timeout_after_retries);
 	tcase_add_test(tc, test_rpc_inflight_caps);
 	tcase_add_test(tc, test_rpc_reply_from_elsewhere_ignored);

@@ -129,8 +129,8 @@ forge_ping(uint8_t *out, size_t cap, const struct hy_ident *signer,
 	ck_assert_int_eq(hy_msg_encode(&m, HY_PATH_DGRAM, env, sizeof(env),
 	                     &envlen),
 	    HY_OK);
-	ck_assert_int_eq(hy_dgram_seal(signer, dst, ts, env, envlen, out, cap,
-	                     &len),
+	ck_assert_int_eq(hy_dgram_seal(signer, dst, ts, NULL, env, envlen, out,
+	                     cap, &len, NULL),
 	    HY_OK);
 	return len;
 }
