@@ -35,12 +35,18 @@
  *    replacement is charged the size difference only.
  *  - Peers: max_peers_per_key and max_peers; full refuses, never drops.
  *
+ * Files: store.c (tables, expiry heap, puts, removal), store-read.c
+ * (reads, iteration, stats), store-peers.c (announcements), sharing
+ * store-internal.h.
+ *
  * Data structures and bounds.
  *  - Keys: struct hy_lru (touch = false, so purely a bounded hash map in
  *    insertion order) with max_keys + max_peers slots, and a parallel array
  *    of entries. Keys holding values are capped at max_keys; a peer-only key
  *    holds at least one peer, so there are at most max_peers of them: an
- *    announce flood cannot take the key slots that values need.
+ *    announce flood cannot take the key slots that values need. Keys are
+ *    chosen by peers; lru.c seeds its hash per map, and the worst case is
+ *    a linear probe over a table of fixed size.
  *  - Per key: arrays of record pointers that grow by doubling up to
  *    max_values_per_key / max_peers_per_key.
  *  - Sources: a second hy_lru of max_values slots, ID -> (bytes, values).
@@ -62,65 +68,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "lru.h"
-#include "store.h"
-
-#define HY_ST_VAL 1
-#define HY_ST_PEER 2
-
-/* Common head of values and peers: what the expiry heap orders. */
-struct hy_st_item {
-	uint64_t exp_ms;
-	uint32_t hidx; /* position in st->heap */
-	uint32_t kslot; /* key entry it belongs to */
-	uint8_t kind; /* HY_ST_VAL or HY_ST_PEER */
-};
-
-struct hy_st_val {
-	struct hy_st_item it; /* first: a heap item is a record */
-	uint64_t id;
-	struct hy_id source;
-	uint32_t sslot; /* source entry charged */
-	uint32_t ttl_s;
-	uint32_t flags;
-	size_t len;
-	struct hy_store_mutable *mut; /* in this block, or NULL */
-	uint8_t *data; /* in this block */
-};
-
-struct hy_st_peer {
-	struct hy_st_item it;
-	struct hy_addr addr;
-	struct hy_id node;
-	bool seed;
-};
-
-struct hy_st_key {
-	struct hy_st_val **vals;
-	struct hy_st_peer **peers;
-	uint32_t nvals, vcap;
-	uint32_t npeers, pcap;
-};
-
-struct hy_st_src {
-	uint64_t bytes;
-	uint32_t values;
-};
-
-struct hy_store {
-	struct hy_store_config cfg;
-	struct hy_lru *kmap;
-	struct hy_st_key *keys; /* indexed by kmap slot */
-	struct hy_lru *smap;
-	struct hy_st_src *srcs; /* indexed by smap slot */
-	struct hy_st_item **heap;
-	uint32_t nheap, heapcap, heapmax;
-	size_t nvkeys; /* keys with nvals > 0 */
-	size_t nvalues, npeers;
-	uint64_t bytes;
-	int busy; /* inside a foreach callback */
-	struct hy_store_stats c; /* counters only; sizes filled on read */
-};
+#include "store-internal.h"
 
 void
 hy_store_config_default(struct hy_store_config *cfg)
@@ -274,7 +222,7 @@ hy_st_heap_down(struct hy_store *st, uint32_t i)
 }
 
 /* Make room for one more item; the only fallible heap step. */
-static int
+int
 hy_st_heap_reserve(struct hy_store *st)
 {
 	struct hy_st_item **h;
@@ -295,7 +243,7 @@ hy_st_heap_reserve(struct hy_store *st)
 	return HY_OK;
 }
 
-static void
+void
 hy_st_heap_push(struct hy_store *st, struct hy_st_item *it)
 {
 	assert(st->nheap < st->heapcap);
@@ -318,24 +266,16 @@ hy_st_heap_del(struct hy_store *st, struct hy_st_item *it)
 }
 
 /* it's expiry changed: restore the heap order. */
-static void
+void
 hy_st_heap_fix(struct hy_store *st, struct hy_st_item *it)
 {
 	hy_st_heap_up(st, it->hidx);
 	hy_st_heap_down(st, it->hidx);
 }
 
-static uint64_t
-hy_st_expiry(uint64_t now_ms, uint32_t ttl_s)
-{
-	uint64_t d = (uint64_t)ttl_s * 1000;
-
-	return now_ms > UINT64_MAX - d ? UINT64_MAX : now_ms + d;
-}
-
 /* --- keys and sources ------------------------------------------------- */
 
-static size_t
+size_t
 hy_st_key_find(const struct hy_store *st, const struct hy_id *key)
 {
 	/* touch = false does not modify the map. */
@@ -344,7 +284,7 @@ hy_st_key_find(const struct hy_store *st, const struct hy_id *key)
 
 /* The slot of key, created empty if absent; HY_LRU_NONE if the table is
  * full (which the callers' count checks make unreachable). */
-static size_t
+size_t
 hy_st_key_add(struct hy_store *st, const struct hy_id *key)
 {
 	size_t s = hy_st_key_find(st, key);
@@ -359,7 +299,7 @@ hy_st_key_add(struct hy_store *st, const struct hy_id *key)
 }
 
 /* Drop the key entry once it holds nothing. */
-static void
+void
 hy_st_key_gc(struct hy_store *st, size_t s)
 {
 	struct hy_st_key *k = &st->keys[s];
@@ -376,7 +316,7 @@ hy_st_key_gc(struct hy_store *st, size_t s)
  * Grow an array of pointers (arr, *cap entries) to hold n + 1, up to max.
  * Returns the array, moved or not; on failure the old one with *rc set.
  */
-static void *
+void *
 hy_st_grow(void *arr, uint32_t *cap, uint32_t n, uint32_t max, int *rc)
 {
 	void *na;
@@ -436,12 +376,6 @@ hy_st_src_credit(struct hy_store *st, const struct hy_st_val *v)
 }
 
 /* --- records ---------------------------------------------------------- */
-
-static bool
-hy_st_live(const struct hy_st_item *it, uint64_t now_ms)
-{
-	return now_ms < it->exp_ms;
-}
 
 static uint32_t
 hy_st_val_index(const struct hy_st_key *k, uint64_t id)
@@ -725,7 +659,7 @@ hy_st_check_in(struct hy_store *st, const struct hy_st_in *in)
 }
 
 /* The live value (key, id) or NULL. */
-static struct hy_st_val *
+struct hy_st_val *
 hy_st_val_find(const struct hy_store *st, const struct hy_id *key, uint64_t id,
     uint64_t now_ms)
 {
@@ -809,67 +743,6 @@ hy_store_put_mutable(struct hy_store *st, const struct hy_store_mutable_args *a,
 	}
 	return hy_st_store(st, &in, exp);
 }
-
-/* --- reads ------------------------------------------------------------ */
-
-static void
-hy_st_fill(const struct hy_store *st, size_t s, const struct hy_st_val *v,
-    uint64_t now_ms, struct hy_store_value *out)
-{
-	memcpy(out->key.b, hy_lru_key(st->kmap, s), HY_ID_LEN);
-	out->id = v->id;
-	out->data = v->data;
-	out->len = v->len;
-	out->flags = v->flags;
-	out->ttl_s = v->ttl_s;
-	out->expires_ms = v->it.exp_ms;
-	out->remaining_ms = v->it.exp_ms - now_ms;
-	out->source = v->source;
-	out->is_mutable = v->mut != NULL;
-	out->mut = v->mut;
-}
-
-size_t
-hy_store_get(const struct hy_store *st, const struct hy_id *key,
-    uint64_t now_ms, struct hy_store_value *out, size_t max)
-{
-	size_t s = hy_st_key_find(st, key), n = 0;
-	const struct hy_st_key *k;
-
-	if (s == HY_LRU_NONE)
-		return 0;
-	k = &st->keys[s];
-	for (uint32_t i = 0; i < k->nvals && n < max; i++)
-		if (hy_st_live(&k->vals[i]->it, now_ms))
-			hy_st_fill(st, s, k->vals[i], now_ms, &out[n++]);
-	return n;
-}
-
-size_t
-hy_store_count(const struct hy_store *st, const struct hy_id *key,
-    uint64_t now_ms)
-{
-	size_t s = hy_st_key_find(st, key), n = 0;
-
-	if (s == HY_LRU_NONE)
-		return 0;
-	for (uint32_t i = 0; i < st->keys[s].nvals; i++)
-		n += hy_st_live(&st->keys[s].vals[i]->it, now_ms);
-	return n;
-}
-
-int
-hy_store_lookup(const struct hy_store *st, const struct hy_id *key, uint64_t id,
-    uint64_t now_ms, struct hy_store_value *out)
-{
-	const struct hy_st_val *v = hy_st_val_find(st, key, id, now_ms);
-
-	if (v == NULL)
-		return HY_ENOENT;
-	hy_st_fill(st, v->it.kslot, v, now_ms, out);
-	return HY_OK;
-}
-
 /* --- removal and iteration -------------------------------------------- */
 
 int
@@ -908,160 +781,4 @@ hy_store_remove_key(struct hy_store *st, const struct hy_id *key)
 	while (k->npeers > 0)
 		hy_st_peer_drop(st, s, k->npeers - 1);
 	return HY_OK;
-}
-
-int
-hy_store_foreach_key(struct hy_store *st, hy_store_key_cb *cb, void *arg)
-{
-	int rc = 0;
-
-	st->busy++;
-	for (size_t s = hy_lru_oldest(st->kmap); s != HY_LRU_NONE && rc == 0;
-	     s = hy_lru_newer(st->kmap, s)) {
-		struct hy_id key;
-
-		memcpy(key.b, hy_lru_key(st->kmap, s), HY_ID_LEN);
-		rc = cb(&key, st->keys[s].nvals, st->keys[s].npeers, arg);
-	}
-	st->busy--;
-	return rc;
-}
-
-int
-hy_store_foreach_value(struct hy_store *st, const struct hy_id *key,
-    uint64_t now_ms, hy_store_value_cb *cb, void *arg)
-{
-	size_t s = hy_st_key_find(st, key);
-	struct hy_store_value v;
-	int rc = 0;
-
-	if (s == HY_LRU_NONE || st->keys[s].nvals == 0)
-		return HY_ENOENT;
-	st->busy++;
-	for (uint32_t i = 0; i < st->keys[s].nvals && rc == 0; i++) {
-		if (!hy_st_live(&st->keys[s].vals[i]->it, now_ms))
-			continue;
-		hy_st_fill(st, s, st->keys[s].vals[i], now_ms, &v);
-		rc = cb(&v, arg);
-	}
-	st->busy--;
-	return rc;
-}
-
-/* --- peers ------------------------------------------------------------ */
-
-int
-hy_store_announce(struct hy_store *st, const struct hy_id *key,
-    const struct hy_addr *addr, const struct hy_id *node, bool seed,
-    uint64_t now_ms)
-{
-	uint64_t exp = hy_st_expiry(now_ms, st->cfg.peer_ttl_s);
-	struct hy_st_peer *p = NULL;
-	struct hy_st_key *k = NULL;
-	size_t s;
-	bool newkey;
-	int rc = HY_OK;
-
-	if (st->busy)
-		return HY_ESTATE;
-	if (key == NULL || addr == NULL || node == NULL ||
-	    (addr->family != HY_AF_INET && addr->family != HY_AF_INET6))
-		return HY_EINVAL;
-	hy_store_expire(st, now_ms);
-	s = hy_st_key_find(st, key);
-	newkey = s == HY_LRU_NONE;
-	if (!newkey) {
-		k = &st->keys[s];
-		for (uint32_t i = 0; i < k->npeers; i++) {
-			p = k->peers[i];
-			if (!hy_addr_eq(&p->addr, addr))
-				continue;
-			p->node = *node;
-			p->seed = seed;
-			p->it.exp_ms = exp;
-			hy_st_heap_fix(st, &p->it);
-			return HY_OK;
-		}
-		p = NULL;
-	}
-	if ((k != NULL && k->npeers >= st->cfg.max_peers_per_key) ||
-	    st->npeers >= st->cfg.max_peers) {
-		st->c.refused_peers++;
-		return HY_EFULL;
-	}
-	p = calloc(1, sizeof(*p));
-	if (p == NULL) {
-		rc = HY_ENOMEM;
-		goto out;
-	}
-	if ((rc = hy_st_heap_reserve(st)) != HY_OK)
-		goto out;
-	if (newkey && (s = hy_st_key_add(st, key)) == HY_LRU_NONE) {
-		rc = HY_EFULL; /* unreachable: see the key table's size */
-		goto out;
-	}
-	k = &st->keys[s];
-	k->peers = hy_st_grow(k->peers, &k->pcap, k->npeers,
-	    st->cfg.max_peers_per_key, &rc);
-	if (rc != HY_OK) {
-		if (newkey)
-			hy_st_key_gc(st, s);
-		goto out;
-	}
-	p->it.kind = HY_ST_PEER;
-	p->it.kslot = (uint32_t)s;
-	p->it.exp_ms = exp;
-	p->addr = *addr;
-	p->node = *node;
-	p->seed = seed;
-	k->peers[k->npeers++] = p;
-	hy_st_heap_push(st, &p->it);
-	st->npeers++;
-	st->c.announced++;
-	p = NULL;
-out:
-	free(p);
-	return rc;
-}
-
-size_t
-hy_store_get_peers(const struct hy_store *st, const struct hy_id *key,
-    uint64_t now_ms, struct hy_store_peer *out, size_t max, struct hy_rng *rng)
-{
-	size_t s = hy_st_key_find(st, key), seen = 0;
-	const struct hy_st_key *k;
-
-	if (s == HY_LRU_NONE || max == 0)
-		return 0;
-	k = &st->keys[s];
-	/* Reservoir sampling (Algorithm R): uniform over the live peers. */
-	for (uint32_t i = 0; i < k->npeers; i++) {
-		const struct hy_st_peer *p = k->peers[i];
-		size_t j = seen;
-
-		if (!hy_st_live(&p->it, now_ms))
-			continue;
-		if (seen >= max)
-			j = (size_t)hy_rng_below(rng, seen + 1);
-		seen++;
-		if (j >= max)
-			continue;
-		out[j].addr = p->addr;
-		out[j].node = p->node;
-		out[j].seed = p->seed;
-		out[j].expires_ms = p->it.exp_ms;
-	}
-	return seen < max ? seen : max;
-}
-
-void
-hy_store_get_stats(const struct hy_store *st, struct hy_store_stats *out)
-{
-	*out = st->c;
-	out->keys = hy_lru_count(st->kmap);
-	out->value_keys = st->nvkeys;
-	out->values = st->nvalues;
-	out->bytes = st->bytes;
-	out->peers = st->npeers;
-	out->sources = hy_lru_count(st->smap);
 }

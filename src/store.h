@@ -165,8 +165,9 @@ void hy_store_free(struct hy_store *st);
  * quotas count live content only. A value with the same (key, id):
  *  - from the same source is replaced (data, flags) and its expiry set to
  *    now + ttl;
- *  - from another source, with the same data, keeps its data and source and
- *    its expiry becomes max(old, now + ttl) (a replica republishing);
+ *  - from another source, with the same data, keeps its data, flags and
+ *    source, and its expiry becomes max(old, now + ttl) (a replica
+ *    republishing);
  *  - from another source with different data is refused (HY_EEXIST): the
  *    first writer keeps the id until its value expires or is removed.
  * Returns HY_OK, HY_EINVAL (reserved id, NULL data with len > 0, ttl 0),
@@ -240,8 +241,8 @@ int hy_store_announce(struct hy_store *st, const struct hy_id *key,
  * Up to max live peers of key into out[] (copies). With more live peers
  * than max, a uniform random sample of max of them (reservoir sampling
  * driven by rng, so a seeded rng gives a reproducible answer); otherwise
- * all of them in announcement order and rng is not used. Returns the number
- * written.
+ * all of them in announcement order and rng is not used. A NULL rng gives
+ * the first max live peers instead of a sample. Returns the number written.
  */
 size_t hy_store_get_peers(const struct hy_store *st, const struct hy_id *key,
     uint64_t now_ms, struct hy_store_peer *out, size_t max, struct hy_rng *rng);

@@ -879,6 +879,10 @@ START_TEST(test_store_peers_sampling)
 		ck_assert_uint_lt(hits[i], 950);
 	}
 	ck_assert_uint_eq(hy_store_get_peers(st, &k, T0, a, 0, &r1), 0);
+	/* Without an rng: the first max, in announcement order. */
+	ck_assert_uint_eq(hy_store_get_peers(st, &k, T0, a, 8, NULL), 8);
+	for (int i = 0; i < 8; i++)
+		ck_assert_uint_eq(a[i].addr.ip[3], i);
 	hy_store_free(st);
 }
 END_TEST
