@@ -981,6 +981,8 @@ END_TEST
 #define RM_SRCS 4
 #define RM_ADDRS 6
 #define RM_MAXV 40
+#define RM_MUT RM_IDS /* model slot of the mutable value */
+#define RM_PLAIN_KEYS 4 /* keys 4 and 5 are mutable keys of owners 4, 5 */
 
 struct rm_val {
 	bool used;
@@ -988,6 +990,7 @@ struct rm_val {
 	size_t len;
 	uint8_t data[RM_MAXV];
 	uint64_t exp;
+	uint64_t seq; /* RM_MUT only */
 };
 
 struct rm_peer {
@@ -996,7 +999,8 @@ struct rm_peer {
 };
 
 struct rm {
-	struct rm_val v[RM_KEYS][RM_IDS];
+	struct rm_val v[RM_KEYS][RM_IDS + 1];
+	struct hy_id keys[RM_KEYS];
 	struct rm_peer p[RM_KEYS][RM_ADDRS];
 };
 
@@ -1026,7 +1030,7 @@ rm_sweep(struct rm *m, uint64_t now)
 	size_t n = 0;
 
 	for (int k = 0; k < RM_KEYS; k++) {
-		for (int i = 0; i < RM_IDS; i++)
+		for (int i = 0; i <= RM_IDS; i++)
 			if (m->v[k][i].used && m->v[k][i].exp <= now) {
 				m->v[k][i].used = false;
 				n++;
@@ -1055,7 +1059,7 @@ rm_totals(const struct rm *m, struct rm_tot *t)
 	memset(t, 0, sizeof(*t));
 	t->next = UINT64_MAX;
 	for (int k = 0; k < RM_KEYS; k++) {
-		for (int i = 0; i < RM_IDS; i++) {
+		for (int i = 0; i <= RM_IDS; i++) {
 			const struct rm_val *v = &m->v[k][i];
 
 			if (!v->used)
@@ -1083,6 +1087,15 @@ rm_totals(const struct rm *m, struct rm_tot *t)
 		t->sources += t->svals[s] > 0;
 }
 
+static int rm_store(struct rm *m, int k, int id, const uint8_t *data,
+    size_t len, uint32_t src, uint64_t exp);
+
+static uint64_t
+rm_id(int i)
+{
+	return i == RM_MUT ? HY_STORE_MUTABLE_ID : (uint64_t)i;
+}
+
 /* The model's answer to a plain put, applying store.h's rules. */
 static int
 rm_put(struct rm *m, int k, int id, const uint8_t *data, size_t len,
@@ -1091,8 +1104,6 @@ rm_put(struct rm *m, int k, int id, const uint8_t *data, size_t len,
 	const struct hy_store_config *c = rm_cfg();
 	struct rm_val *v = &m->v[k][id];
 	uint64_t exp = now + ttl * SEC;
-	struct rm_tot t;
-	uint64_t oldlen;
 	bool same;
 
 	if (ttl > c->max_ttl_s)
@@ -1112,8 +1123,27 @@ rm_put(struct rm *m, int k, int id, const uint8_t *data, size_t len,
 		v->exp = exp;
 		return HY_OK;
 	}
+	return rm_store(m, k, id, data, len, src, exp);
+}
+
+/*
+ * Add or replace value (k, id) after the quota checks; a replacement by
+ * another source (mutable) charges the new source in full.
+ */
+static int
+rm_store(struct rm *m, int k, int id, const uint8_t *data, size_t len,
+    uint32_t src, uint64_t exp)
+{
+	const struct hy_store_config *c = rm_cfg();
+	struct rm_val *v = &m->v[k][id];
+	struct rm_tot t;
+	uint64_t oldlen, ownlen;
+	size_t ownv;
+
 	rm_totals(m, &t);
 	oldlen = v->used ? v->len : 0;
+	ownlen = v->used && v->src == src ? v->len : 0;
+	ownv = v->used && v->src == src ? 1 : 0;
 	if (t.bytes - oldlen + len > c->max_bytes)
 		return HY_EFULL;
 	if (!v->used && t.kvals[k] == 0 && t.vkeys >= c->max_keys)
@@ -1122,8 +1152,8 @@ rm_put(struct rm *m, int k, int id, const uint8_t *data, size_t len,
 		return HY_EFULL;
 	if (!v->used && t.kvals[k] >= c->max_values_per_key)
 		return HY_EFULL;
-	if (t.sbytes[src] - oldlen + len > c->max_source_bytes ||
-	    t.svals[src] - (v->used ? 1 : 0) + 1 > c->max_source_values)
+	if (t.sbytes[src] - ownlen + len > c->max_source_bytes ||
+	    t.svals[src] - ownv + 1 > c->max_source_values)
 		return HY_EFULL;
 	v->used = true;
 	v->src = src;
@@ -1131,6 +1161,40 @@ rm_put(struct rm *m, int k, int id, const uint8_t *data, size_t len,
 	memcpy(v->data, data, len);
 	v->exp = exp;
 	return HY_OK;
+}
+
+/* The model's answer to a mutable put (BEP 44 rules of store.h). */
+static int
+rm_put_mut(struct rm *m, int k, const uint8_t *data, size_t len, uint32_t ttl,
+    uint32_t src, uint64_t seq, uint64_t cas, uint64_t now)
+{
+	const struct hy_store_config *c = rm_cfg();
+	struct rm_val *v = &m->v[k][RM_MUT];
+	uint64_t exp = now + ttl * SEC;
+	bool same;
+	int rc;
+
+	if (ttl > c->max_ttl_s)
+		return HY_ERANGE;
+	if (len > c->max_value_len)
+		return HY_ETOOBIG;
+	rm_sweep(m, now);
+	same = v->used && v->len == len && memcmp(v->data, data, len) == 0;
+	if (v->used) {
+		if (cas != 0 && cas != v->seq)
+			return HY_EEXIST;
+		if (seq < v->seq || (seq == v->seq && !same))
+			return HY_ERANGE;
+		if (seq == v->seq) {
+			if (v->src == src || exp > v->exp)
+				v->exp = exp;
+			return HY_OK;
+		}
+	}
+	rc = rm_store(m, k, RM_MUT, data, len, src, exp);
+	if (rc == HY_OK)
+		v->seq = seq;
+	return rc;
 }
 
 static int
@@ -1171,13 +1235,11 @@ rm_check(struct hy_store *st, const struct rm *m, uint64_t now, uint64_t seed,
 	ck_assert_msg(hy_store_next_expiry(st) == t.next,
 	    "seed %llu step %d: next expiry", (unsigned long long)seed, step);
 	for (int k = 0; k < RM_KEYS; k++) {
-		struct hy_id key = KEY((uint32_t)k);
-
-		for (int i = 0; i < RM_IDS; i++) {
+		for (int i = 0; i <= RM_IDS; i++) {
 			const struct rm_val *v = &m->v[k][i];
 			struct hy_store_value out;
-			int rc =
-			    hy_store_lookup(st, &key, (uint64_t)i, now, &out);
+			int rc = hy_store_lookup(st, &m->keys[k], rm_id(i), now,
+			    &out);
 
 			if (!v->used || v->exp <= now) {
 				ck_assert_msg(rc == HY_ENOENT,
@@ -1190,7 +1252,9 @@ rm_check(struct hy_store *st, const struct rm *m, uint64_t now, uint64_t seed,
 			            memcmp(out.data, v->data, v->len) == 0) &&
 			        out.expires_ms == v->exp &&
 			        memcmp(out.source.b, SRC(v->src).b,
-			            HY_ID_LEN) == 0,
+			            HY_ID_LEN) == 0 &&
+			        (i != RM_MUT ||
+			            (out.is_mutable && out.mut->seq == v->seq)),
 			    "seed %llu step %d: key %d id %d differs",
 			    (unsigned long long)seed, step, k, i);
 		}
@@ -1206,16 +1270,42 @@ START_TEST(test_store_random_ops)
 	struct hy_rng r;
 
 	ck_assert_ptr_nonnull(m);
+	for (int k = 0; k < RM_KEYS; k++)
+		m->keys[k] = k < RM_PLAIN_KEYS
+		    ? KEY((uint32_t)k)
+		    : mut_args((uint8_t)k, "rm", 0, "").key;
 	hy_rng_seed(&r, seed);
 	for (int step = 0; step < 4000; step++) {
 		int op = (int)hy_rng_below(&r, 100);
 		int k = (int)hy_rng_below(&r, RM_KEYS);
 		int id = (int)hy_rng_below(&r, RM_IDS);
-		struct hy_id key = KEY((uint32_t)k);
+		struct hy_id key = m->keys[k];
 		int rc, want;
 
 		now += hy_rng_below(&r, 3 * SEC);
-		if (op < 55) {
+		if (op < 12) {
+			uint8_t data[RM_MAXV];
+			size_t len = (size_t)hy_rng_below(&r, RM_MAXV + 1);
+			uint32_t src = (uint32_t)hy_rng_below(&r, RM_SRCS);
+			uint32_t ttl = 1 + (uint32_t)hy_rng_below(&r, 62);
+			uint64_t seq = hy_rng_below(&r, 6);
+			uint64_t cas = hy_rng_below(&r, 4) == 0
+			    ? 1 + hy_rng_below(&r, 5)
+			    : 0;
+			struct hy_store_mutable_args a;
+
+			k = RM_PLAIN_KEYS + (int)hy_rng_below(&r, 2);
+			memset(data, (int)hy_rng_below(&r, 2), sizeof(data));
+			a = mut_args((uint8_t)k, "rm", seq, "");
+			a.data = data;
+			a.len = len;
+			a.ttl_s = ttl;
+			a.source = SRC(src);
+			a.cas = cas;
+			rc = hy_store_put_mutable(st, &a, now);
+			want = rm_put_mut(m, k, data, len, ttl, src, seq, cas,
+			    now);
+		} else if (op < 55) {
 			uint8_t data[RM_MAXV];
 			size_t len = (size_t)hy_rng_below(&r, RM_MAXV + 1);
 			uint32_t src = (uint32_t)hy_rng_below(&r, RM_SRCS);
@@ -1245,7 +1335,8 @@ START_TEST(test_store_random_ops)
 			rc = (int)hy_store_expire(st, now);
 			want = (int)rm_sweep(m, now);
 		} else if (op < 95) {
-			rc = hy_store_remove(st, &key, (uint64_t)id);
+			id = (int)hy_rng_below(&r, RM_IDS + 1);
+			rc = hy_store_remove(st, &key, rm_id(id));
 			/* remove does not sweep: an expired value is there */
 			want = m->v[k][id].used ? HY_OK : HY_ENOENT;
 			m->v[k][id].used = false;
