@@ -743,6 +743,7 @@ hy_store_put_mutable(struct hy_store *st, const struct hy_store_mutable_args *a,
 	}
 	return hy_st_store(st, &in, exp);
 }
+
 /* --- removal and iteration -------------------------------------------- */
 
 int

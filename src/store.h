@@ -249,7 +249,8 @@ size_t hy_store_get_peers(const struct hy_store *st, const struct hy_id *key,
 
 /*
  * Remove values and peers whose expiry is <= now_ms. Returns how many were
- * removed. O((r + 1) log n) for r removed out of n entries.
+ * removed (0 when called from a foreach callback). O((r + 1) log n) for r
+ * removed out of n entries.
  */
 size_t hy_store_expire(struct hy_store *st, uint64_t now_ms);
 

@@ -421,6 +421,47 @@ START_TEST(test_store_ttl_expiry)
 }
 END_TEST
 
+/* Many values with random TTLs leave in expiry order, each exactly on
+ * time: a deeper exercise of the expiry heap (with refreshes). */
+START_TEST(test_store_expiry_order)
+{
+	struct hy_store *st = mk(NULL);
+	static unsigned due[1001]; /* values expiring at second t */
+	static uint32_t ttls[3000];
+	struct hy_rng r;
+	size_t left = 3000;
+
+	memset(due, 0, sizeof(due));
+	hy_rng_seed(&r, 77);
+	for (uint32_t i = 0; i < 3000; i++) {
+		ttls[i] = 1 + (uint32_t)hy_rng_below(&r, 500);
+		ck_assert_int_eq(put(st, i % 97, i, "v", ttls[i], i % 7, T0),
+		    HY_OK);
+	}
+	/* Every third is refreshed by its source: shortened or extended. */
+	for (uint32_t i = 0; i < 3000; i += 3) {
+		ttls[i] = 1 + (uint32_t)hy_rng_below(&r, 1000);
+		ck_assert_int_eq(put(st, i % 97, i, "v", ttls[i], i % 7, T0),
+		    HY_OK);
+	}
+	for (uint32_t i = 0; i < 3000; i++)
+		due[ttls[i]]++;
+	for (uint32_t t = 1; t <= 1000; t++) {
+		uint64_t now = T0 + t * SEC;
+
+		if (left > 0)
+			ck_assert_uint_ge(hy_store_next_expiry(st), now);
+		ck_assert_uint_eq(hy_store_expire(st, now - 1), 0);
+		ck_assert_uint_eq(hy_store_expire(st, now), due[t]);
+		left -= due[t];
+		ck_assert_uint_eq(stats(st).values, left);
+	}
+	ck_assert_uint_eq(left, 0);
+	ck_assert_uint_eq(hy_store_next_expiry(st), UINT64_MAX);
+	hy_store_free(st);
+}
+END_TEST
+
 /* --- quotas ------------------------------------------------------------ */
 
 static struct hy_store_config
@@ -1372,6 +1413,7 @@ store_suite(void)
 	tcase_add_test(tc, test_store_replace_same_source);
 	tcase_add_test(tc, test_store_other_source);
 	tcase_add_test(tc, test_store_ttl_expiry);
+	tcase_add_test(tc, test_store_expiry_order);
 	tcase_add_test(tc, test_store_quota_too_large);
 	tcase_add_test(tc, test_store_quota_bytes);
 	tcase_add_test(tc, test_store_quota_keys);
