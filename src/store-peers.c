@@ -24,9 +24,7 @@ hy_store_announce(struct hy_store *st, const struct hy_id *key,
 {
 	uint64_t exp = hy_st_expiry(now_ms, st->cfg.peer_ttl_s);
 	struct hy_st_peer *p = NULL;
-	struct hy_st_key *k = NULL;
-	size_t s;
-	bool newkey;
+	struct hy_st_key *k, *nk = NULL;
 	int rc = HY_OK;
 
 	if (st->busy)
@@ -35,10 +33,8 @@ hy_store_announce(struct hy_store *st, const struct hy_id *key,
 	    (addr->family != HY_AF_INET && addr->family != HY_AF_INET6))
 		return HY_EINVAL;
 	hy_store_expire(st, now_ms);
-	s = hy_st_key_find(st, key);
-	newkey = s == HY_LRU_NONE;
-	if (!newkey) {
-		k = &st->keys[s];
+	k = hy_st_key_find(st, key);
+	if (k != NULL) {
 		for (uint32_t i = 0; i < k->npeers; i++) {
 			p = k->peers[i];
 			if (!hy_addr_eq(&p->addr, addr))
@@ -56,27 +52,26 @@ hy_store_announce(struct hy_store *st, const struct hy_id *key,
 		st->c.refused_peers++;
 		return HY_EFULL;
 	}
-	p = calloc(1, sizeof(*p));
-	if (p == NULL) {
-		rc = HY_ENOMEM;
+	/* Allocate everything first. */
+	rc = HY_ENOMEM;
+	if ((p = calloc(1, sizeof(*p))) == NULL)
 		goto out;
-	}
+	if (k == NULL &&
+	    ((k = nk = hy_st_key_new(key)) == NULL ||
+	        hy_st_map_reserve(&st->keys) != HY_OK))
+		goto out;
 	if ((rc = hy_st_heap_reserve(st)) != HY_OK)
 		goto out;
-	if (newkey && (s = hy_st_key_add(st, key)) == HY_LRU_NONE) {
-		rc = HY_EFULL; /* unreachable: see the key table's size */
-		goto out;
-	}
-	k = &st->keys[s];
 	k->peers = hy_st_grow(k->peers, &k->pcap, k->npeers,
 	    st->cfg.max_peers_per_key, &rc);
-	if (rc != HY_OK) {
-		if (newkey)
-			hy_st_key_gc(st, s);
+	if (rc != HY_OK)
 		goto out;
-	}
+	/* Nothing can fail from here on. */
+	if (nk != NULL)
+		hy_st_key_insert(st, nk);
+	nk = NULL;
 	p->it.kind = HY_ST_PEER;
-	p->it.kslot = (uint32_t)s;
+	p->it.k = k;
 	p->it.exp_ms = exp;
 	p->addr = *addr;
 	p->node = *node;
@@ -87,6 +82,10 @@ hy_store_announce(struct hy_store *st, const struct hy_id *key,
 	st->c.announced++;
 	p = NULL;
 out:
+	if (nk != NULL) {
+		free(nk->peers);
+		free(nk);
+	}
 	free(p);
 	return rc;
 }
@@ -95,12 +94,11 @@ size_t
 hy_store_get_peers(const struct hy_store *st, const struct hy_id *key,
     uint64_t now_ms, struct hy_store_peer *out, size_t max, struct hy_rng *rng)
 {
-	size_t s = hy_st_key_find(st, key), seen = 0;
-	const struct hy_st_key *k;
+	const struct hy_st_key *k = hy_st_key_find(st, key);
+	size_t seen = 0;
 
-	if (s == HY_LRU_NONE || max == 0)
+	if (k == NULL || max == 0)
 		return 0;
-	k = &st->keys[s];
 	/* Reservoir sampling (Algorithm R): uniform over the live peers. */
 	for (uint32_t i = 0; i < k->npeers; i++) {
 		const struct hy_st_peer *p = k->peers[i];

@@ -12,10 +12,10 @@
 #include "store-internal.h"
 
 static void
-hy_st_fill(const struct hy_store *st, size_t s, const struct hy_st_val *v,
-    uint64_t now_ms, struct hy_store_value *out)
+hy_st_fill(const struct hy_st_val *v, uint64_t now_ms,
+    struct hy_store_value *out)
 {
-	memcpy(out->key.b, hy_lru_key(st->kmap, s), HY_ID_LEN);
+	out->key = v->it.k->m.id;
 	out->id = v->id;
 	out->data = v->data;
 	out->len = v->len;
@@ -32,15 +32,12 @@ size_t
 hy_store_get(const struct hy_store *st, const struct hy_id *key,
     uint64_t now_ms, struct hy_store_value *out, size_t max)
 {
-	size_t s = hy_st_key_find(st, key), n = 0;
-	const struct hy_st_key *k;
+	const struct hy_st_key *k = hy_st_key_find(st, key);
+	size_t n = 0;
 
-	if (s == HY_LRU_NONE)
-		return 0;
-	k = &st->keys[s];
-	for (uint32_t i = 0; i < k->nvals && n < max; i++)
+	for (uint32_t i = 0; k != NULL && i < k->nvals && n < max; i++)
 		if (hy_st_live(&k->vals[i]->it, now_ms))
-			hy_st_fill(st, s, k->vals[i], now_ms, &out[n++]);
+			hy_st_fill(k->vals[i], now_ms, &out[n++]);
 	return n;
 }
 
@@ -48,12 +45,11 @@ size_t
 hy_store_count(const struct hy_store *st, const struct hy_id *key,
     uint64_t now_ms)
 {
-	size_t s = hy_st_key_find(st, key), n = 0;
+	const struct hy_st_key *k = hy_st_key_find(st, key);
+	size_t n = 0;
 
-	if (s == HY_LRU_NONE)
-		return 0;
-	for (uint32_t i = 0; i < st->keys[s].nvals; i++)
-		n += hy_st_live(&st->keys[s].vals[i]->it, now_ms);
+	for (uint32_t i = 0; k != NULL && i < k->nvals; i++)
+		n += hy_st_live(&k->vals[i]->it, now_ms);
 	return n;
 }
 
@@ -65,7 +61,7 @@ hy_store_lookup(const struct hy_store *st, const struct hy_id *key, uint64_t id,
 
 	if (v == NULL)
 		return HY_ENOENT;
-	hy_st_fill(st, v->it.kslot, v, now_ms, out);
+	hy_st_fill(v, now_ms, out);
 	return HY_OK;
 }
 
@@ -75,12 +71,12 @@ hy_store_foreach_key(struct hy_store *st, hy_store_key_cb *cb, void *arg)
 	int rc = 0;
 
 	st->busy++;
-	for (size_t s = hy_lru_oldest(st->kmap); s != HY_LRU_NONE && rc == 0;
-	     s = hy_lru_newer(st->kmap, s)) {
-		struct hy_id key;
+	for (const struct hy_st_ment *e = st->keys.head; e != NULL && rc == 0;
+	     e = e->next) {
+		const struct hy_st_key *k = (const struct hy_st_key *)e;
+		struct hy_id key = e->id; /* a copy: cb cannot touch ours */
 
-		memcpy(key.b, hy_lru_key(st->kmap, s), HY_ID_LEN);
-		rc = cb(&key, st->keys[s].nvals, st->keys[s].npeers, arg);
+		rc = cb(&key, k->nvals, k->npeers, arg);
 	}
 	st->busy--;
 	return rc;
@@ -90,30 +86,31 @@ int
 hy_store_foreach_value(struct hy_store *st, const struct hy_id *key,
     uint64_t now_ms, hy_store_value_cb *cb, void *arg)
 {
-	size_t s = hy_st_key_find(st, key);
+	const struct hy_st_key *k = hy_st_key_find(st, key);
 	struct hy_store_value v;
 	int rc = 0;
 
-	if (s == HY_LRU_NONE || st->keys[s].nvals == 0)
+	if (k == NULL || k->nvals == 0)
 		return HY_ENOENT;
 	st->busy++;
-	for (uint32_t i = 0; i < st->keys[s].nvals && rc == 0; i++) {
-		if (!hy_st_live(&st->keys[s].vals[i]->it, now_ms))
+	for (uint32_t i = 0; i < k->nvals && rc == 0; i++) {
+		if (!hy_st_live(&k->vals[i]->it, now_ms))
 			continue;
-		hy_st_fill(st, s, st->keys[s].vals[i], now_ms, &v);
+		hy_st_fill(k->vals[i], now_ms, &v);
 		rc = cb(&v, arg);
 	}
 	st->busy--;
 	return rc;
 }
+
 void
 hy_store_get_stats(const struct hy_store *st, struct hy_store_stats *out)
 {
 	*out = st->c;
-	out->keys = hy_lru_count(st->kmap);
+	out->keys = st->keys.count;
 	out->value_keys = st->nvkeys;
 	out->values = st->nvalues;
 	out->bytes = st->bytes;
 	out->peers = st->npeers;
-	out->sources = hy_lru_count(st->smap);
+	out->sources = st->srcs.count;
 }

@@ -35,23 +35,22 @@
  *    replacement is charged the size difference only.
  *  - Peers: max_peers_per_key and max_peers; full refuses, never drops.
  *
- * Files: store.c (tables, expiry heap, puts, removal), store-read.c
- * (reads, iteration, stats), store-peers.c (announcements), sharing
- * store-internal.h.
+ * Files: store.c (expiry heap, puts, removal), store-map.c (the hash
+ * map), store-read.c (reads, iteration, stats), store-peers.c
+ * (announcements), sharing store-internal.h.
  *
  * Data structures and bounds.
- *  - Keys: struct hy_lru (touch = false, so purely a bounded hash map in
- *    insertion order) with max_keys + max_peers slots, and a parallel array
- *    of entries. Keys holding values are capped at max_keys; a peer-only key
- *    holds at least one peer, so there are at most max_peers of them: an
- *    announce flood cannot take the key slots that values need. Keys are
- *    chosen by peers; lru.c seeds its hash per map, and the worst case is
- *    a linear probe over a table of fixed size.
+ *  - Keys: a hash map (store-map.c: open addressing, SipHash under a
+ *    random key, grows and shrinks with its content) of entries allocated
+ *    per key, iterated in insertion order. Keys holding values are capped
+ *    at max_keys; a peer-only key holds at least one peer, so there are at
+ *    most max_peers of them: an announce flood cannot take the key room
+ *    that values need. An empty store allocates almost nothing, so a
+ *    simulation can run thousands of nodes with the default limits.
  *  - Per key: arrays of record pointers that grow by doubling up to
  *    max_values_per_key / max_peers_per_key.
- *  - Sources: a second hy_lru of max_values slots, ID -> (bytes, values).
- *    An entry dies when its value count reaches zero, so there are never
- *    more sources than values.
+ *  - Sources: a second map, node ID -> (bytes, values). An entry dies
+ *    with its last value, so there are never more sources than values.
  *  - Expiry: one indexed binary min-heap of every value and peer (each
  *    record keeps its heap position), capacity growing up to max_values +
  *    max_peers. next_expiry is O(1); a put, refresh or removal is O(log n)
@@ -134,17 +133,9 @@ hy_store_new(struct hy_store **out, const struct hy_store_config *cfg)
 	}
 	st->cfg = *cfg;
 	st->heapmax = cfg->max_values + cfg->max_peers;
-	st->kmap =
-	    hy_lru_new((size_t)cfg->max_keys + cfg->max_peers, HY_ID_LEN);
-	st->keys =
-	    calloc((size_t)cfg->max_keys + cfg->max_peers, sizeof(*st->keys));
-	st->smap = hy_lru_new(cfg->max_values, HY_ID_LEN);
-	st->srcs = calloc(cfg->max_values, sizeof(*st->srcs));
-	if (st->kmap == NULL || st->keys == NULL || st->smap == NULL ||
-	    st->srcs == NULL) {
-		rc = HY_ENOMEM;
+	if ((rc = hy_st_map_init(&st->keys)) != HY_OK ||
+	    (rc = hy_st_map_init(&st->srcs)) != HY_OK)
 		goto out;
-	}
 	*out = st;
 	st = NULL;
 out:
@@ -160,18 +151,21 @@ hy_store_free(struct hy_store *st)
 	/* Every record is in the heap exactly once. */
 	for (uint32_t i = 0; i < st->nheap; i++)
 		free(st->heap[i]);
-	if (st->kmap != NULL && st->keys != NULL) {
-		for (size_t s = hy_lru_oldest(st->kmap); s != HY_LRU_NONE;
-		     s = hy_lru_newer(st->kmap, s)) {
-			free(st->keys[s].vals);
-			free(st->keys[s].peers);
-		}
-	}
 	free(st->heap);
-	free(st->keys);
-	free(st->srcs);
-	hy_lru_free(st->kmap);
-	hy_lru_free(st->smap);
+	for (struct hy_st_ment *e = st->keys.head, *n; e != NULL; e = n) {
+		struct hy_st_key *k = (struct hy_st_key *)e;
+
+		n = e->next;
+		free(k->vals);
+		free(k->peers);
+		free(k);
+	}
+	for (struct hy_st_ment *e = st->srcs.head, *n; e != NULL; e = n) {
+		n = e->next;
+		free(e);
+	}
+	hy_st_map_fini(&st->keys);
+	hy_st_map_fini(&st->srcs);
 	free(st);
 }
 
@@ -275,41 +269,38 @@ hy_st_heap_fix(struct hy_store *st, struct hy_st_item *it)
 
 /* --- keys and sources ------------------------------------------------- */
 
-size_t
+struct hy_st_key *
 hy_st_key_find(const struct hy_store *st, const struct hy_id *key)
 {
-	/* touch = false does not modify the map. */
-	return hy_lru_get((struct hy_lru *)st->kmap, key->b, false);
+	return (struct hy_st_key *)hy_st_map_find(&st->keys, key);
 }
 
-/* The slot of key, created empty if absent; HY_LRU_NONE if the table is
- * full (which the callers' count checks make unreachable). */
-size_t
-hy_st_key_add(struct hy_store *st, const struct hy_id *key)
+struct hy_st_key *
+hy_st_key_new(const struct hy_id *key)
 {
-	size_t s = hy_st_key_find(st, key);
+	struct hy_st_key *k = calloc(1, sizeof(*k));
 
-	if (s != HY_LRU_NONE)
-		return s;
-	if (hy_lru_count(st->kmap) >= hy_lru_capacity(st->kmap))
-		return HY_LRU_NONE;
-	s = hy_lru_put(st->kmap, key->b, NULL);
-	memset(&st->keys[s], 0, sizeof(st->keys[s]));
-	return s;
+	if (k != NULL)
+		k->m.id = *key;
+	return k;
 }
 
-/* Drop the key entry once it holds nothing. */
 void
-hy_st_key_gc(struct hy_store *st, size_t s)
+hy_st_key_insert(struct hy_store *st, struct hy_st_key *k)
 {
-	struct hy_st_key *k = &st->keys[s];
+	hy_st_map_insert(&st->keys, &k->m);
+}
 
+/* Free the key entry once it holds nothing. */
+void
+hy_st_key_gc(struct hy_store *st, struct hy_st_key *k)
+{
 	if (k->nvals > 0 || k->npeers > 0)
 		return;
+	hy_st_map_remove(&st->keys, &k->m);
 	free(k->vals);
 	free(k->peers);
-	memset(k, 0, sizeof(*k));
-	hy_lru_del(st->kmap, s);
+	free(k);
 }
 
 /*
@@ -341,38 +332,33 @@ hy_st_grow(void *arr, uint32_t *cap, uint32_t n, uint32_t max, int *rc)
 	return na;
 }
 
-static size_t
+static struct hy_st_src *
 hy_st_src_find(const struct hy_store *st, const struct hy_id *src)
 {
-	return hy_lru_get((struct hy_lru *)st->smap, src->b, false);
+	return (struct hy_st_src *)hy_st_map_find(&st->srcs, src);
 }
 
-/* Charge a value of len bytes to source (its entry created if needed). */
+/* Charge v to its source entry sc (already in the map). */
 static void
-hy_st_src_charge(struct hy_store *st, struct hy_st_val *v)
+hy_st_src_charge(struct hy_st_src *sc, struct hy_st_val *v)
 {
-	size_t s = hy_st_src_find(st, &v->source);
-
-	if (s == HY_LRU_NONE) {
-		/* Room was checked: sources <= values <= max_values. */
-		s = hy_lru_put(st->smap, v->source.b, NULL);
-		st->srcs[s].bytes = 0;
-		st->srcs[s].values = 0;
-	}
-	st->srcs[s].bytes += v->len;
-	st->srcs[s].values++;
-	v->sslot = (uint32_t)s;
+	sc->bytes += v->len;
+	sc->values++;
+	v->src = sc;
 }
 
+/* Credit v's source; the entry goes with its last value. */
 static void
 hy_st_src_credit(struct hy_store *st, const struct hy_st_val *v)
 {
-	struct hy_st_src *sc = &st->srcs[v->sslot];
+	struct hy_st_src *sc = v->src;
 
 	assert(sc->values > 0 && sc->bytes >= v->len);
 	sc->bytes -= v->len;
-	if (--sc->values == 0)
-		hy_lru_del(st->smap, v->sslot);
+	if (--sc->values == 0) {
+		hy_st_map_remove(&st->srcs, &sc->m);
+		free(sc);
+	}
 }
 
 /* --- records ---------------------------------------------------------- */
@@ -386,11 +372,10 @@ hy_st_val_index(const struct hy_st_key *k, uint64_t id)
 	return UINT32_MAX;
 }
 
-/* Unlink and free value i of key slot s (the key entry may go too). */
+/* Unlink and free value i of k (the caller then calls hy_st_key_gc). */
 static void
-hy_st_val_drop(struct hy_store *st, size_t s, uint32_t i)
+hy_st_val_drop(struct hy_store *st, struct hy_st_key *k, uint32_t i)
 {
-	struct hy_st_key *k = &st->keys[s];
 	struct hy_st_val *v = k->vals[i];
 
 	memmove(&k->vals[i], &k->vals[i + 1],
@@ -402,13 +387,11 @@ hy_st_val_drop(struct hy_store *st, size_t s, uint32_t i)
 	st->bytes -= v->len;
 	st->nvalues--;
 	free(v);
-	hy_st_key_gc(st, s);
 }
 
 static void
-hy_st_peer_drop(struct hy_store *st, size_t s, uint32_t i)
+hy_st_peer_drop(struct hy_store *st, struct hy_st_key *k, uint32_t i)
 {
-	struct hy_st_key *k = &st->keys[s];
 	struct hy_st_peer *p = k->peers[i];
 
 	memmove(&k->peers[i], &k->peers[i + 1],
@@ -417,7 +400,6 @@ hy_st_peer_drop(struct hy_store *st, size_t s, uint32_t i)
 	hy_st_heap_del(st, &p->it);
 	st->npeers--;
 	free(p);
-	hy_st_key_gc(st, s);
 }
 
 size_t
@@ -429,20 +411,21 @@ hy_store_expire(struct hy_store *st, uint64_t now_ms)
 		return 0;
 	while (st->nheap > 0 && !hy_st_live(st->heap[0], now_ms)) {
 		struct hy_st_item *it = st->heap[0];
-		struct hy_st_key *k = &st->keys[it->kslot];
+		struct hy_st_key *k = it->k;
 		uint32_t i = 0;
 
 		if (it->kind == HY_ST_VAL) {
 			while (&k->vals[i]->it != it)
 				i++;
-			hy_st_val_drop(st, it->kslot, i);
+			hy_st_val_drop(st, k, i);
 			st->c.expired_values++;
 		} else {
 			while (&k->peers[i]->it != it)
 				i++;
-			hy_st_peer_drop(st, it->kslot, i);
+			hy_st_peer_drop(st, k, i);
 			st->c.expired_peers++;
 		}
+		hy_st_key_gc(st, k);
 		n++;
 	}
 	return n;
@@ -527,13 +510,12 @@ hy_st_refresh(struct hy_store *st, struct hy_st_val *old,
  * counting the refusal.
  */
 static int
-hy_st_quota(struct hy_store *st, size_t s, const struct hy_st_val *old,
-    const struct hy_st_in *in)
+hy_st_quota(struct hy_store *st, const struct hy_st_key *k,
+    const struct hy_st_val *old, const struct hy_st_in *in)
 {
 	const struct hy_store_config *c = &st->cfg;
-	const struct hy_st_key *k = s != HY_LRU_NONE ? &st->keys[s] : NULL;
 	uint64_t oldlen = old != NULL ? old->len : 0;
-	size_t ss = hy_st_src_find(st, in->source);
+	const struct hy_st_src *sc = hy_st_src_find(st, in->source);
 	uint64_t sbytes = 0, svals = 0;
 
 	if (st->bytes - oldlen + in->len > c->max_bytes) {
@@ -553,11 +535,11 @@ hy_st_quota(struct hy_store *st, size_t s, const struct hy_st_val *old,
 		st->c.refused_per_key++;
 		return HY_EFULL;
 	}
-	if (ss != HY_LRU_NONE) {
-		sbytes = st->srcs[ss].bytes;
-		svals = st->srcs[ss].values;
+	if (sc != NULL) {
+		sbytes = sc->bytes;
+		svals = sc->values;
 	}
-	if (old != NULL && ss == old->sslot) {
+	if (old != NULL && sc == old->src) {
 		sbytes -= old->len; /* same source: the difference only */
 		svals--;
 	}
@@ -577,43 +559,51 @@ hy_st_quota(struct hy_store *st, size_t s, const struct hy_st_val *old,
 static int
 hy_st_store(struct hy_store *st, const struct hy_st_in *in, uint64_t exp)
 {
-	size_t s = hy_st_key_find(st, in->key);
-	struct hy_st_key *k;
+	struct hy_st_key *k = hy_st_key_find(st, in->key), *nk = NULL;
+	struct hy_st_src *sc = hy_st_src_find(st, in->source), *nsc = NULL;
 	struct hy_st_val *old = NULL, *v = NULL;
 	uint32_t oi = UINT32_MAX;
-	bool newkey = s == HY_LRU_NONE;
 	int rc;
 
-	if (!newkey) {
-		oi = hy_st_val_index(&st->keys[s], in->id);
-		if (oi != UINT32_MAX)
-			old = st->keys[s].vals[oi];
-	}
-	if ((rc = hy_st_quota(st, s, old, in)) != HY_OK)
+	if (k != NULL && (oi = hy_st_val_index(k, in->id)) != UINT32_MAX)
+		old = k->vals[oi];
+	if ((rc = hy_st_quota(st, k, old, in)) != HY_OK)
 		goto out;
-	v = hy_st_val_alloc(in);
-	if (v == NULL) {
-		rc = HY_ENOMEM;
+	/* Allocate everything first. */
+	rc = HY_ENOMEM;
+	if ((v = hy_st_val_alloc(in)) == NULL)
 		goto out;
-	}
-	if (old == NULL && (rc = hy_st_heap_reserve(st)) != HY_OK)
+	if (k == NULL &&
+	    ((k = nk = hy_st_key_new(in->key)) == NULL ||
+	        hy_st_map_reserve(&st->keys) != HY_OK))
 		goto out;
-	if (newkey && (s = hy_st_key_add(st, in->key)) == HY_LRU_NONE) {
-		rc = HY_EFULL; /* unreachable: see the key table's size */
+	if (sc == NULL &&
+	    ((sc = nsc = calloc(1, sizeof(*nsc))) == NULL ||
+	        hy_st_map_reserve(&st->srcs) != HY_OK))
 		goto out;
-	}
-	k = &st->keys[s];
-	if (old == NULL)
+	if (old == NULL) {
+		if ((rc = hy_st_heap_reserve(st)) != HY_OK)
+			goto out;
 		k->vals = hy_st_grow(k->vals, &k->vcap, k->nvals,
 		    st->cfg.max_values_per_key, &rc);
-	if (rc != HY_OK) {
-		if (newkey)
-			hy_st_key_gc(st, s);
-		goto out;
+		if (rc != HY_OK)
+			goto out;
 	}
+	rc = HY_OK;
 	/* Nothing can fail from here on. */
-	v->it.kslot = (uint32_t)s;
+	if (nk != NULL)
+		hy_st_key_insert(st, nk);
+	if (nsc != NULL) {
+		nsc->m.id = *in->source;
+		hy_st_map_insert(&st->srcs, &nsc->m);
+	}
+	nk = NULL;
+	nsc = NULL;
+	v->it.k = k;
 	v->it.exp_ms = exp;
+	/* Charge before crediting: with the same source, the entry stays. */
+	hy_st_src_charge(sc, v);
+	st->bytes += v->len;
 	if (old != NULL) {
 		/* Take old's place in the key's order and in the heap. */
 		hy_st_src_credit(st, old);
@@ -631,10 +621,13 @@ hy_st_store(struct hy_store *st, const struct hy_st_in *in, uint64_t exp)
 		st->nvalues++;
 		st->c.stored++;
 	}
-	hy_st_src_charge(st, v);
-	st->bytes += v->len;
 	v = NULL;
 out:
+	if (nk != NULL) {
+		free(nk->vals);
+		free(nk);
+	}
+	free(nsc);
 	free(v);
 	return rc;
 }
@@ -663,15 +656,15 @@ struct hy_st_val *
 hy_st_val_find(const struct hy_store *st, const struct hy_id *key, uint64_t id,
     uint64_t now_ms)
 {
-	size_t s = hy_st_key_find(st, key);
+	const struct hy_st_key *k = hy_st_key_find(st, key);
 	uint32_t i;
 
-	if (s == HY_LRU_NONE)
+	if (k == NULL)
 		return NULL;
-	i = hy_st_val_index(&st->keys[s], id);
-	if (i == UINT32_MAX || !hy_st_live(&st->keys[s].vals[i]->it, now_ms))
+	i = hy_st_val_index(k, id);
+	if (i == UINT32_MAX || !hy_st_live(&k->vals[i]->it, now_ms))
 		return NULL;
-	return st->keys[s].vals[i];
+	return k->vals[i];
 }
 
 int
@@ -749,37 +742,33 @@ hy_store_put_mutable(struct hy_store *st, const struct hy_store_mutable_args *a,
 int
 hy_store_remove(struct hy_store *st, const struct hy_id *key, uint64_t id)
 {
-	size_t s;
+	struct hy_st_key *k;
 	uint32_t i;
 
 	if (st->busy)
 		return HY_ESTATE;
-	s = hy_st_key_find(st, key);
-	if (s == HY_LRU_NONE)
+	k = hy_st_key_find(st, key);
+	if (k == NULL || (i = hy_st_val_index(k, id)) == UINT32_MAX)
 		return HY_ENOENT;
-	i = hy_st_val_index(&st->keys[s], id);
-	if (i == UINT32_MAX)
-		return HY_ENOENT;
-	hy_st_val_drop(st, s, i);
+	hy_st_val_drop(st, k, i);
+	hy_st_key_gc(st, k);
 	return HY_OK;
 }
 
 int
 hy_store_remove_key(struct hy_store *st, const struct hy_id *key)
 {
-	size_t s;
 	struct hy_st_key *k;
 
 	if (st->busy)
 		return HY_ESTATE;
-	s = hy_st_key_find(st, key);
-	if (s == HY_LRU_NONE)
+	k = hy_st_key_find(st, key);
+	if (k == NULL)
 		return HY_ENOENT;
-	k = &st->keys[s];
-	/* The last drop frees the entry and zeroes *k, ending both loops. */
 	while (k->nvals > 0)
-		hy_st_val_drop(st, s, k->nvals - 1);
+		hy_st_val_drop(st, k, k->nvals - 1);
 	while (k->npeers > 0)
-		hy_st_peer_drop(st, s, k->npeers - 1);
+		hy_st_peer_drop(st, k, k->npeers - 1);
+	hy_st_key_gc(st, k);
 	return HY_OK;
 }

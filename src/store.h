@@ -149,11 +149,11 @@ struct hy_store;
 void hy_store_config_default(struct hy_store_config *cfg);
 
 /*
- * Create an empty store. cfg may be NULL (defaults); it is copied. The key
- * table (max_keys + max_peers slots) and the per-source table (max_values
- * slots) are allocated here; values, peers and the expiry heap allocate as
- * they grow, never beyond the configured counts. Returns HY_OK and sets
- * *out, HY_EINVAL (config out of range) or HY_ENOMEM.
+ * Create an empty store. cfg may be NULL (defaults); it is copied. Tables
+ * allocate as they grow (and shrink back), never beyond what the configured
+ * counts allow, so an empty store costs almost nothing. Returns HY_OK and
+ * sets *out, HY_EINVAL (config out of range), HY_ENOMEM or HY_ECRYPTO (no
+ * random hash key).
  */
 int hy_store_new(struct hy_store **out, const struct hy_store_config *cfg);
 

@@ -16,6 +16,16 @@
 
 #include "store.h"
 
+/*
+ * ck_assert records every passing check (a write per call); hot loops use
+ * this instead, which only reports failures.
+ */
+#define REQUIRE(cond, ...)                                                     \
+	do {                                                                   \
+		if (!(cond))                                                   \
+			ck_abort_msg(__VA_ARGS__);                             \
+	} while (0)
+
 #define T0 1000000ull
 #define SEC 1000ull
 
@@ -458,6 +468,78 @@ START_TEST(test_store_expiry_order)
 	}
 	ck_assert_uint_eq(left, 0);
 	ck_assert_uint_eq(hy_store_next_expiry(st), UINT64_MAX);
+	hy_store_free(st);
+}
+END_TEST
+
+struct order {
+	uint32_t n;
+	uint32_t expect[6000];
+	int bad;
+};
+
+static int
+order_key(const struct hy_id *key, size_t nv, size_t np, void *arg)
+{
+	struct order *o = arg;
+	struct hy_id want = KEY(o->expect[o->n++]);
+
+	o->bad |= memcmp(key->b, want.b, HY_ID_LEN) != 0 || nv != 1 || np != 0;
+	return 0;
+}
+
+/* Thousands of keys in and out: the key map grows, shrinks, and keeps
+ * finding every key (backward-shift deletion), and iterates in insertion
+ * order. */
+START_TEST(test_store_many_keys)
+{
+	struct hy_store *st = mk(NULL);
+	static bool gone[6000];
+	static struct order o;
+	struct hy_rng r;
+	size_t left = 6000;
+
+	hy_rng_seed(&r, 5);
+	memset(gone, 0, sizeof(gone));
+	for (uint32_t i = 0; i < 6000; i++)
+		ck_assert_int_eq(put(st, i, 1, "x", 60, i % 8, T0), HY_OK);
+	for (int round = 0; round < 3; round++) {
+		for (uint32_t i = 0; i < 6000; i++) {
+			struct hy_id k = KEY(i);
+
+			if (gone[i] || hy_rng_below(&r, 3) != 0)
+				continue;
+			ck_assert_int_eq(hy_store_remove_key(st, &k), HY_OK);
+			gone[i] = true;
+			left--;
+		}
+		ck_assert_uint_eq(stats(st).keys, left);
+		for (uint32_t i = 0; i < 6000; i++) {
+			struct hy_id k = KEY(i);
+
+			REQUIRE(hy_store_count(st, &k, T0) == (gone[i] ? 0 : 1),
+			    "key %u", i);
+		}
+	}
+	o.n = 0;
+	o.bad = 0;
+	for (uint32_t i = 0, j = 0; i < 6000; i++)
+		if (!gone[i])
+			o.expect[j++] = i;
+	ck_assert_int_eq(hy_store_foreach_key(st, order_key, &o), 0);
+	ck_assert_uint_eq(o.n, left);
+	ck_assert_int_eq(o.bad, 0);
+	/* Remove the rest: the map empties; and it refills. */
+	for (uint32_t i = 0; i < 6000; i++) {
+		struct hy_id k = KEY(i);
+
+		ck_assert_int_eq(hy_store_remove(st, &k, 1),
+		    gone[i] ? HY_ENOENT : HY_OK);
+	}
+	ck_assert_uint_eq(stats(st).keys, 0);
+	ck_assert_uint_eq(stats(st).sources, 0);
+	ck_assert_int_eq(put(st, 1, 1, "x", 60, 1, T0), HY_OK);
+	ck_assert_uint_eq(hy_store_count(st, &(struct hy_id){ { 0 } }, T0), 0);
 	hy_store_free(st);
 }
 END_TEST
@@ -1264,7 +1346,7 @@ rm_check(struct hy_store *st, const struct rm *m, uint64_t now, uint64_t seed,
 	struct rm_tot t;
 
 	rm_totals(m, &t);
-	ck_assert_msg(s.values == t.values && s.bytes == t.bytes &&
+	REQUIRE(s.values == t.values && s.bytes == t.bytes &&
 	        s.value_keys == t.vkeys && s.keys == t.keys &&
 	        s.peers == t.peers && s.sources == t.sources,
 	    "seed %llu step %d: store v=%zu b=%llu vk=%zu k=%zu p=%zu s=%zu, "
@@ -1273,7 +1355,7 @@ rm_check(struct hy_store *st, const struct rm *m, uint64_t now, uint64_t seed,
 	    (unsigned long long)s.bytes, s.value_keys, s.keys, s.peers,
 	    s.sources, t.values, (unsigned long long)t.bytes, t.vkeys, t.keys,
 	    t.peers, t.sources);
-	ck_assert_msg(hy_store_next_expiry(st) == t.next,
+	REQUIRE(hy_store_next_expiry(st) == t.next,
 	    "seed %llu step %d: next expiry", (unsigned long long)seed, step);
 	for (int k = 0; k < RM_KEYS; k++) {
 		for (int i = 0; i <= RM_IDS; i++) {
@@ -1283,12 +1365,12 @@ rm_check(struct hy_store *st, const struct rm *m, uint64_t now, uint64_t seed,
 			    &out);
 
 			if (!v->used || v->exp <= now) {
-				ck_assert_msg(rc == HY_ENOENT,
+				REQUIRE(rc == HY_ENOENT,
 				    "seed %llu step %d: key %d id %d present",
 				    (unsigned long long)seed, step, k, i);
 				continue;
 			}
-			ck_assert_msg(rc == HY_OK && out.len == v->len &&
+			REQUIRE(rc == HY_OK && out.len == v->len &&
 			        (v->len == 0 ||
 			            memcmp(out.data, v->data, v->len) == 0) &&
 			        out.expires_ms == v->exp &&
@@ -1390,8 +1472,7 @@ START_TEST(test_store_random_ops)
 			memset(m->v[k], 0, sizeof(m->v[k]));
 			memset(m->p[k], 0, sizeof(m->p[k]));
 		}
-		ck_assert_msg(rc == want,
-		    "seed %llu step %d op %d: rc %d want %d",
+		REQUIRE(rc == want, "seed %llu step %d op %d: rc %d want %d",
 		    (unsigned long long)seed, step, op, rc, want);
 		rm_check(st, m, now, seed, step);
 	}
@@ -1414,6 +1495,7 @@ store_suite(void)
 	tcase_add_test(tc, test_store_other_source);
 	tcase_add_test(tc, test_store_ttl_expiry);
 	tcase_add_test(tc, test_store_expiry_order);
+	tcase_add_test(tc, test_store_many_keys);
 	tcase_add_test(tc, test_store_quota_too_large);
 	tcase_add_test(tc, test_store_quota_bytes);
 	tcase_add_test(tc, test_store_quota_keys);
