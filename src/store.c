@@ -451,6 +451,12 @@ struct hy_st_in {
 	const struct hy_store_mutable *mut; /* NULL for a plain value */
 };
 
+/* The mutable part follows the header directly: it must be aligned there. */
+#define HY_ST_MUT_ALIGN _Alignof(struct hy_store_mutable)
+_Static_assert(sizeof(struct hy_st_val) % HY_ST_MUT_ALIGN == 0,
+    "mutable part misaligned");
+
+/* One block: header, mutable part (if any), data. */
 static struct hy_st_val *
 hy_st_val_alloc(const struct hy_st_in *in)
 {
@@ -463,7 +469,7 @@ hy_st_val_alloc(const struct hy_st_in *in)
 	memset(v, 0, sizeof(*v));
 	p = (uint8_t *)(v + 1);
 	if (in->mut != NULL) {
-		v->mut = (struct hy_store_mutable *)p;
+		v->mut = (void *)p; /* aligned: see the assertion above */
 		*v->mut = *in->mut;
 		p += mlen;
 	}
