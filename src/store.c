@@ -717,8 +717,10 @@ hy_store_put_mutable(struct hy_store *st, const struct hy_store_mutable_args *a,
 	uint64_t exp = hy_st_expiry(now_ms, a->ttl_s);
 	int rc;
 
+	/* HY_ERANGE is kept for "sequence too old" here: a bad TTL is EINVAL.
+	 */
 	if ((rc = hy_st_check_in(st, &in)) != HY_OK)
-		return rc;
+		return rc == HY_ERANGE ? HY_EINVAL : rc;
 	if (hy_sha256v(sp, 2, h) != HY_OK)
 		return HY_ECRYPTO;
 	if (!hy_ct_eq(h, a->key.b, HY_ID_LEN))

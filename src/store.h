@@ -190,8 +190,10 @@ int hy_store_put(struct hy_store *st, const struct hy_store_put_args *a,
  * now + ttl when from the same source) and a higher seq replaces the value
  * (charged to the new source). With no live value, cas is not checked (a
  * new replica accepts it). Also HY_ETOOBIG (data or salt too long),
- * HY_ERANGE/HY_EINVAL (ttl), HY_EFULL, HY_ESTATE, HY_ENOMEM, HY_ECRYPTO
- * (hashing failed). On error the store is unchanged.
+ * HY_EINVAL (ttl 0 or over max_ttl_s, NULL data with len > 0), HY_EFULL,
+ * HY_ESTATE, HY_ENOMEM, HY_ECRYPTO (hashing failed). So here HY_EEXIST
+ * always means CAS mismatch (wire: CONFLICT) and HY_ERANGE always means the
+ * sequence number is not newer. On error the store is unchanged.
  */
 int hy_store_put_mutable(struct hy_store *st,
     const struct hy_store_mutable_args *a, uint64_t now_ms);

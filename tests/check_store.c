@@ -774,6 +774,11 @@ START_TEST(test_store_mutable_key_check)
 	a.m.pub[3] ^= 1; /* another owner: another key */
 	ck_assert_int_eq(hy_store_put_mutable(st, &a, T0), HY_EINVAL);
 	ck_assert_uint_eq(stats(st).values, 0);
+	a = mut_args(7, "salt", 1, "v1");
+	a.ttl_s = HY_STORE_TTL_MAX_S + 1; /* EINVAL: ERANGE means the seq */
+	ck_assert_int_eq(hy_store_put_mutable(st, &a, T0), HY_EINVAL);
+	a.ttl_s = 0;
+	ck_assert_int_eq(hy_store_put_mutable(st, &a, T0), HY_EINVAL);
 	a = mut_args(7, "", 1, "v1"); /* empty salt is fine */
 	ck_assert_int_eq(hy_store_put_mutable(st, &a, T0), HY_OK);
 	ck_assert_uint_eq(stats(st).values, 1);
@@ -1298,7 +1303,7 @@ rm_put_mut(struct rm *m, int k, const uint8_t *data, size_t len, uint32_t ttl,
 	int rc;
 
 	if (ttl > c->max_ttl_s)
-		return HY_ERANGE;
+		return HY_EINVAL; /* not ERANGE: that is the seq */
 	if (len > c->max_value_len)
 		return HY_ETOOBIG;
 	rm_sweep(m, now);
