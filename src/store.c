@@ -60,6 +60,13 @@
  *    block) and per peer; byte quotas count value data only, the overhead
  *    of a record is bounded by the value and peer counts.
  *  - Allocation failure (HY_ENOMEM) is detected before anything changes.
+ *    The heap array keeps its peak size (8 bytes per record, bounded as
+ *    above); the maps and per-key arrays shrink or go with their content.
+ *
+ * Known limit: plain values and the mutable value share a key's id space
+ * and its max_values_per_key, so a peer that fills a mutable key with
+ * plain values keeps the owner's value out of this node, as it can for
+ * any key; replication to the k closest nodes is the remedy, not the store.
  */
 #include "config.h"
 
