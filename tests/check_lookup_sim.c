@@ -550,6 +550,7 @@ START_TEST(test_lookup_sim_find_node_exact)
 	double t0 = wall_s(), t1;
 	struct world *w = world_new(nn, NLOOKUPS);
 	uint64_t base, hops[NLOOKUPS], msgs[NLOOKUPS], maxhop[NLOOKUPS];
+	uint64_t ms[NLOOKUPS], t50, t99;
 	uint64_t h50, h99, m50, m99, x50, x99, exact = 0, total = 0;
 	unsigned full = 0, done = 0;
 	struct simnet_stats st;
@@ -574,8 +575,10 @@ START_TEST(test_lookup_sim_find_node_exact)
 		hops[i] = r->closest_hop;
 		maxhop[i] = r->st.max_hop;
 		msgs[i] = r->st.requests;
+		ms[i] = r->st.finished_ms - r->st.started_ms;
 	}
 	pct(hops, NLOOKUPS, &h50, &h99);
+	pct(ms, NLOOKUPS, &t50, &t99);
 	pct(maxhop, NLOOKUPS, &x50, &x99);
 	pct(msgs, NLOOKUPS, &m50, &m99);
 	simnet_stats(w->sim, &st);
@@ -589,8 +592,9 @@ START_TEST(test_lookup_sim_find_node_exact)
 	       " p99 %" PRIu64 "; queries/lookup median %" PRIu64
 	       " p99 %" PRIu64 "; datagrams/lookup %.1f\n",
 	    h50, h99, x50, x99, m50, m99, (double)st.sent / NLOOKUPS);
-	printf("lookup_sim: find_node: setup %.2f s, lookups %.2f s wall\n",
-	    t1 - t0, wall_s() - t1);
+	printf("lookup_sim: find_node: time median %" PRIu64 " ms p99 %" PRIu64
+	       " ms; setup %.2f s, lookups %.2f s wall\n",
+	    t50, t99, t1 - t0, wall_s() - t1);
 	SIM_CK_ASSERT_UINT(w->sim, done, ==, NLOOKUPS);
 	SIM_CK_ASSERT_UINT(w->sim, exact * 100, >=, total * 99);
 	world_free(w);
@@ -646,17 +650,23 @@ END_TEST
  * (d) Kill 30% of the nodes at once, repair nothing, and look up keys
  * stored on their K closest: a live holder is found for >= 99.9% of them,
  * and every lookup ends (found, done or timed out) instead of stalling.
+ * NMISSING lookups for keys nobody stores must converge (DONE) or time
+ * out, never hang.
  */
+#define NMISSING 100
+
 START_TEST(test_lookup_sim_after_crash)
 {
 	uint32_t nn = env_u32("HY_SIM_NODES", 1000);
 	size_t nk = env_u32("HY_SIM_KEYS", 1000);
-	struct world *w = world_new(nn, nk);
+	struct world *w = world_new(nn, nk + NMISSING);
 	uint64_t *hops = calloc(nk, sizeof(uint64_t));
 	uint64_t *msgs = calloc(nk, sizeof(uint64_t));
 	uint64_t *ms = calloc(nk, sizeof(uint64_t));
 	uint64_t h50, h99, m50, m99, t50, t99, tmax = 0, base;
 	unsigned found = 0, by_status[5] = { 0 }, killed = 0, live_holder = 0;
+	unsigned miss_status[5] = { 0 };
+	uint64_t mq[NMISSING], mt[NMISSING], mq50, mq99, mt50, mt99;
 	uint64_t soft = 0, hard = 0;
 	struct hy_lookup_config dcfg;
 
@@ -686,7 +696,24 @@ START_TEST(test_lookup_sim_after_crash)
 		run_setup(w, i, o, &k->id, HY_LOOKUP_FIND_VALUE, base + 5 * i,
 		    false);
 	}
+	for (size_t i = nk; i < nk + NMISSING; i++) {
+		struct hy_id t;
+
+		hy_rng_bytes(simnet_rng(w->sim), t.b, HY_ID_LEN);
+		run_setup(w, i, random_live(w), &t, HY_LOOKUP_FIND_VALUE,
+		    base + 5 * i, false);
+	}
 	world_run(w);
+	for (size_t i = nk; i < nk + NMISSING; i++) {
+		struct run *r = &w->runs[i];
+		uint64_t t = r->st.finished_ms - r->st.started_ms;
+
+		miss_status[r->status]++;
+		mq[i - nk] = r->st.requests;
+		mt[i - nk] = t;
+	}
+	pct(mq, NMISSING, &mq50, &mq99);
+	pct(mt, NMISSING, &mt50, &mt99);
 	for (size_t i = 0; i < nk; i++) {
 		struct run *r = &w->runs[i];
 
@@ -717,10 +744,20 @@ START_TEST(test_lookup_sim_after_crash)
 	       "%.1f\n",
 	    h50, h99, m50, m99, t50, t99, tmax, (double)soft / (double)nk,
 	    (double)hard / (double)nk);
+	printf("lookup_sim: after kill: %d lookups for keys nobody stores: "
+	       "done %u, timed out %u, no peers %u; queries/lookup median "
+	       "%" PRIu64 " p99 %" PRIu64 "; time median %" PRIu64
+	       " ms p99 %" PRIu64 " ms max %" PRIu64 " ms\n",
+	    NMISSING, miss_status[HY_LOOKUP_DONE],
+	    miss_status[HY_LOOKUP_TIMED_OUT], miss_status[HY_LOOKUP_NO_PEERS],
+	    mq50, mq99, mt50, mt99, mt[NMISSING - 1]);
 	SIM_CK_ASSERT_UINT(w->sim, (uint64_t)found * 1000, >=,
 	    (uint64_t)nk * 999);
+	SIM_CK_ASSERT_UINT(w->sim, miss_status[HY_LOOKUP_DONE_FOUND], ==, 0);
+	SIM_CK_ASSERT_UINT(w->sim, miss_status[HY_LOOKUP_RUNNING], ==, 0);
 	/* Clean ends: nothing runs past the overall timeout. */
 	SIM_CK_ASSERT_UINT(w->sim, tmax, <=, dcfg.timeout_ms);
+	SIM_CK_ASSERT_UINT(w->sim, mt[NMISSING - 1], <=, dcfg.timeout_ms);
 	free(hops);
 	free(msgs);
 	free(ms);
