@@ -30,7 +30,8 @@
  * asked), ACTIVE (asked, holds an alpha slot), SOFT (asked, soft timeout
  * passed), REPLIED or FAILED.
  *
- * Invariants (checked by tests/check_lookup.c):
+ * Invariants (hy_lookup_check; tests/check_lookup.c checks them after
+ * every step of its randomized runs):
  *  - n <= window; the array is strictly sorted by distance, so no ID is
  *    there twice; no two candidates share an address; the own ID is never
  *    a candidate.
@@ -166,20 +167,23 @@ out:
 void
 hy_lookup_free(struct hy_lookup *lk)
 {
-	if (lk == NULL)
-		return;
-	free(lk->c);
-	free(lk);
+	if (lk != NULL) {
+		free(lk->c);
+		free(lk);
+	}
 }
 
 int
 hy_lookup_set_self(struct hy_lookup *lk, const struct hy_id *self)
 {
-	if (self == NULL || hy_id_is_zero(self))
-		return HY_EINVAL;
-	lk->self = *self;
-	lk->has_self = true;
-	return HY_OK;
+	int err = HY_EINVAL;
+
+	if (self != NULL && !hy_id_is_zero(self)) {
+		lk->self = *self;
+		lk->has_self = true;
+		err = HY_OK;
+	}
+	return err;
 }
 
 /*
@@ -191,21 +195,17 @@ hy_lk_search(const struct hy_lookup *lk, const struct hy_id *d, size_t *pos)
 {
 	size_t lo = 0, hi = lk->n;
 
+	/* The first entry not closer than d. */
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
-		int r = memcmp(lk->c[mid].dist.b, d->b, HY_ID_LEN);
 
-		if (r == 0) {
-			*pos = mid;
-			return true;
-		}
-		if (r < 0)
+		if (memcmp(lk->c[mid].dist.b, d->b, HY_ID_LEN) < 0)
 			lo = mid + 1;
 		else
 			hi = mid;
 	}
 	*pos = lo;
-	return false;
+	return lo < lk->n && memcmp(lk->c[lo].dist.b, d->b, HY_ID_LEN) == 0;
 }
 
 static struct hy_lk_cand *
@@ -232,27 +232,32 @@ hy_lk_insert(struct hy_lookup *lk, const struct hy_id *id,
 	struct hy_lk_cand *c;
 	struct hy_id d;
 	size_t pos, v;
+	int err = HY_EMALFORMED;
 
 	if (hy_id_is_zero(id))
-		return HY_EMALFORMED;
+		goto out;
+	err = HY_EMARTIAN;
 	if ((addr->family != HY_AF_INET && addr->family != HY_AF_INET6) ||
 	    hy_addr_is_martian(addr))
-		return HY_EMARTIAN;
+		goto out;
+	err = HY_ESELF;
 	if (lk->has_self && hy_id_eq(id, &lk->self))
-		return HY_ESELF;
+		goto out;
+	err = HY_EEXIST;
 	hy_id_xor(&d, id, &lk->target);
 	if (hy_lk_search(lk, &d, &pos))
-		return HY_EEXIST;
+		goto out;
 	for (size_t i = 0; i < lk->n; i++)
 		if (hy_addr_eq(&lk->c[i].addr, addr))
-			return HY_EEXIST;
+			goto out;
 	if (lk->n == lk->cfg.window) {
 		/* The farthest entry with no query in flight gives way. */
+		err = HY_EFULL;
 		v = lk->n;
 		while (v > pos && hy_lk_in_flight(&lk->c[v - 1]))
 			v--;
 		if (v == pos)
-			return HY_EFULL;
+			goto out;
 		v--;
 		memmove(&lk->c[v], &lk->c[v + 1],
 		    (lk->n - v - 1) * sizeof(lk->c[0]));
@@ -269,7 +274,9 @@ hy_lk_insert(struct hy_lookup *lk, const struct hy_id *id,
 	c->hop = hop;
 	c->state = HY_LK_FRESH;
 	lk->st.added++;
-	return HY_OK;
+	err = HY_OK;
+out:
+	return err;
 }
 
 static void
@@ -283,9 +290,7 @@ hy_lk_finish(struct hy_lookup *lk, enum hy_lookup_status st, uint64_t now_ms)
 static void
 hy_lk_expire(struct hy_lookup *lk, uint64_t now_ms)
 {
-	if (lk->status != HY_LOOKUP_RUNNING)
-		return;
-	for (size_t i = 0; i < lk->n; i++) {
+	for (size_t i = 0; i < lk->n && lk->status == HY_LOOKUP_RUNNING; i++) {
 		struct hy_lk_cand *c = &lk->c[i];
 
 		if (c->state == HY_LK_ACTIVE &&
@@ -303,7 +308,7 @@ hy_lk_expire(struct hy_lookup *lk, uint64_t now_ms)
 			lk->st.failures++;
 		}
 	}
-	if (now_ms >= lk->deadline_ms)
+	if (lk->status == HY_LOOKUP_RUNNING && now_ms >= lk->deadline_ms)
 		hy_lk_finish(lk, HY_LOOKUP_TIMED_OUT, now_ms);
 }
 
@@ -323,18 +328,15 @@ hy_lk_settle(struct hy_lookup *lk, uint64_t now_ms)
 			all_replied = false;
 		live++;
 	}
-	if (live > 0 && all_replied) {
-		hy_lk_finish(lk, HY_LOOKUP_DONE, now_ms);
-		return;
-	}
-	if (lk->nactive + lk->nsoft > 0)
-		return;
 	/*
-	 * Nothing in flight. A FRESH candidate among the first k live ones
-	 * is always askable (fewer than k REPLIED precede it) unless the
-	 * budget is spent.
+	 * Otherwise, with nothing in flight: a FRESH candidate among the
+	 * first k live ones is always askable (fewer than k REPLIED precede
+	 * it) unless the budget is spent.
 	 */
-	if (live == 0 || lk->st.requests >= lk->cfg.max_requests)
+	if (live > 0 && all_replied)
+		hy_lk_finish(lk, HY_LOOKUP_DONE, now_ms);
+	else if (lk->nactive + lk->nsoft == 0 &&
+	    (live == 0 || lk->st.requests >= lk->cfg.max_requests))
 		hy_lk_finish(lk,
 		    lk->st.replies > 0 ? HY_LOOKUP_DONE : HY_LOOKUP_NO_PEERS,
 		    now_ms);
@@ -344,15 +346,17 @@ int
 hy_lookup_add(struct hy_lookup *lk, const struct hy_id *id,
     const struct hy_addr *addr, unsigned hop)
 {
-	int err;
+	int err = HY_EINVAL;
 
 	if (id == NULL || addr == NULL)
-		return HY_EINVAL;
+		goto out;
+	err = HY_ESTATE;
 	if (lk->status != HY_LOOKUP_RUNNING)
-		return HY_ESTATE;
+		goto out;
 	err = hy_lk_insert(lk, id, addr, hop);
 	if (err != HY_OK)
 		lk->st.dropped++;
+out:
 	return err;
 }
 
@@ -364,9 +368,9 @@ hy_lookup_next(struct hy_lookup *lk, uint64_t now_ms,
 
 	hy_lk_expire(lk, now_ms);
 	hy_lk_settle(lk, now_ms);
-	if (lk->status != HY_LOOKUP_RUNNING)
-		return 0;
-	for (size_t i = 0; i < lk->n && replied < lk->cfg.k; i++) {
+	for (size_t i = 0; i < lk->n && replied < lk->cfg.k &&
+	     lk->status == HY_LOOKUP_RUNNING;
+	     i++) {
 		struct hy_lk_cand *c = &lk->c[i];
 
 		if (c->state == HY_LK_REPLIED) {
@@ -401,22 +405,27 @@ static int
 hy_lk_answering(struct hy_lookup *lk, const struct hy_id *id, uint64_t now_ms,
     struct hy_lk_cand **out)
 {
-	struct hy_lk_cand *c;
+	struct hy_lk_cand *c = NULL;
+	int err = HY_ESTATE;
 
 	hy_lk_expire(lk, now_ms);
 	if (lk->status != HY_LOOKUP_RUNNING)
-		return HY_ESTATE;
+		goto out;
 	c = hy_lk_find(lk, id);
+	err = HY_ENOENT;
 	if (c == NULL)
-		return HY_ENOENT;
+		goto out;
+	err = HY_ESTATE;
 	if (!hy_lk_in_flight(c))
-		return HY_ESTATE;
+		goto out;
 	if (c->state == HY_LK_ACTIVE)
 		lk->nactive--;
 	else
 		lk->nsoft--;
 	*out = c;
-	return HY_OK;
+	err = HY_OK;
+out:
+	return err;
 }
 
 int
@@ -425,13 +434,13 @@ hy_lookup_reply(struct hy_lookup *lk, const struct hy_id *id, uint64_t now_ms,
 {
 	struct hy_lk_cand *c;
 	unsigned hop;
-	int err;
+	int err = HY_EINVAL;
 
 	if (id == NULL || (contacts == NULL && n > 0))
-		return HY_EINVAL;
+		goto out;
 	err = hy_lk_answering(lk, id, now_ms, &c);
 	if (err != HY_OK)
-		return err;
+		goto out;
 	if (c->state == HY_LK_SOFT)
 		lk->st.late_replies++;
 	c->state = HY_LK_REPLIED;
@@ -454,35 +463,36 @@ hy_lookup_reply(struct hy_lookup *lk, const struct hy_id *id, uint64_t now_ms,
 	    lk->st.values >= lk->cfg.enough_values)
 		hy_lk_finish(lk, HY_LOOKUP_DONE_FOUND, now_ms);
 	hy_lk_settle(lk, now_ms);
-	return HY_OK;
+out:
+	return err;
 }
 
 int
 hy_lookup_fail(struct hy_lookup *lk, const struct hy_id *id, uint64_t now_ms)
 {
 	struct hy_lk_cand *c;
-	int err;
+	int err = HY_EINVAL;
 
 	if (id == NULL)
-		return HY_EINVAL;
+		goto out;
 	err = hy_lk_answering(lk, id, now_ms, &c);
 	if (err != HY_OK)
-		return err;
+		goto out;
 	c->state = HY_LK_FAILED;
 	lk->st.failures++;
 	hy_lk_settle(lk, now_ms);
-	return HY_OK;
+out:
+	return err;
 }
 
 uint64_t
 hy_lookup_next_deadline(const struct hy_lookup *lk)
 {
-	uint64_t d;
+	uint64_t d = UINT64_MAX;
 
-	if (lk->status != HY_LOOKUP_RUNNING)
-		return UINT64_MAX;
-	d = lk->deadline_ms;
-	for (size_t i = 0; i < lk->n; i++) {
+	if (lk->status == HY_LOOKUP_RUNNING)
+		d = lk->deadline_ms;
+	for (size_t i = 0; i < lk->n && lk->status == HY_LOOKUP_RUNNING; i++) {
 		const struct hy_lk_cand *c = &lk->c[i];
 		uint64_t t;
 
@@ -581,4 +591,37 @@ size_t
 hy_lookup_in_flight(const struct hy_lookup *lk)
 {
 	return lk->nactive + lk->nsoft;
+}
+
+int
+hy_lookup_check(const struct hy_lookup *lk)
+{
+	size_t nactive = 0, nsoft = 0;
+	int err = HY_ECORRUPT;
+
+	if (lk->n > lk->cfg.window || lk->nactive > lk->cfg.alpha ||
+	    lk->st.requests > lk->cfg.max_requests)
+		goto out;
+	for (size_t i = 0; i < lk->n; i++) {
+		const struct hy_lk_cand *c = &lk->c[i];
+		struct hy_id d;
+
+		hy_id_xor(&d, &c->id, &lk->target);
+		if (!hy_id_eq(&d, &c->dist) || c->state > HY_LK_FAILED ||
+		    (lk->has_self && hy_id_eq(&c->id, &lk->self)))
+			goto out;
+		if (i > 0 &&
+		    memcmp(lk->c[i - 1].dist.b, c->dist.b, HY_ID_LEN) >= 0)
+			goto out;
+		for (size_t j = 0; j < i; j++)
+			if (hy_addr_eq(&lk->c[j].addr, &c->addr))
+				goto out;
+		nactive += c->state == HY_LK_ACTIVE;
+		nsoft += c->state == HY_LK_SOFT;
+	}
+	if (nactive != lk->nactive || nsoft != lk->nsoft)
+		goto out;
+	err = HY_OK;
+out:
+	return err;
 }

@@ -205,4 +205,11 @@ enum hy_lookup_kind hy_lookup_kind(const struct hy_lookup *lk);
 size_t hy_lookup_candidates(const struct hy_lookup *lk);
 size_t hy_lookup_in_flight(const struct hy_lookup *lk);
 
+/*
+ * Check the invariants listed in lookup.c (sorted window, no duplicate ID
+ * or address, counters matching the candidates' states, the bounds). For
+ * tests; O(window^2). Returns 0 or HY_ECORRUPT.
+ */
+int hy_lookup_check(const struct hy_lookup *lk);
+
 #endif /* HY_LOOKUP_H */

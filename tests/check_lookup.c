@@ -660,6 +660,7 @@ START_TEST(test_lookup_random_bounds_and_results)
 	struct world *w = calloc(1, sizeof(*w));
 	struct hy_rng r;
 	struct hy_id target;
+	enum hy_lookup_kind kind;
 	uint64_t now = T0;
 
 	ck_assert_ptr_nonnull(w);
@@ -674,9 +675,8 @@ START_TEST(test_lookup_random_bounds_and_results)
 	cfg.k = 1 + (unsigned)hy_rng_below(&r, 10);
 	cfg.window = cfg.k + 1 + (unsigned)hy_rng_below(&r, 20);
 	cfg.max_requests = 10 + (unsigned)hy_rng_below(&r, 100);
-	ck_assert_int_eq(hy_lookup_new(&lk, &target, HY_LOOKUP_FIND_NODE, &cfg,
-	                     now),
-	    HY_OK);
+	kind = (enum hy_lookup_kind)(1 + hy_rng_below(&r, 3));
+	ck_assert_int_eq(hy_lookup_new(&lk, &target, kind, &cfg, now), HY_OK);
 	for (int i = 0; i < 30; i++) {
 		int j = (int)hy_rng_below(&r, W);
 
@@ -686,6 +686,7 @@ START_TEST(test_lookup_random_bounds_and_results)
 		size_t m = hy_lookup_next(lk, now, out, 64);
 		size_t active = 0;
 
+		ck_assert_int_eq(hy_lookup_check(lk), HY_OK);
 		ck_assert_uint_le(hy_lookup_candidates(lk), cfg.window);
 		hy_lookup_stats(lk, &st);
 		ck_assert_uint_le(st.requests, cfg.max_requests);
@@ -717,7 +718,7 @@ START_TEST(test_lookup_random_bounds_and_results)
 			}
 			if (fate < 7) {
 				err = hy_lookup_reply(lk, &pend[p].id, now, c,
-				    8, 0);
+				    8, hy_rng_below(&r, 20) == 0);
 				if (err == HY_OK)
 					w->replied[j] = true;
 			} else if (fate < 9) {
@@ -737,6 +738,7 @@ START_TEST(test_lookup_random_bounds_and_results)
 			}
 		}
 		hy_lookup_tick(lk, now);
+		ck_assert_int_eq(hy_lookup_check(lk), HY_OK);
 		check_results(w, lk, &target, seedv);
 		ck_assert_uint_lt(now, T0 + cfg.timeout_ms + 1000);
 	}
@@ -746,6 +748,9 @@ START_TEST(test_lookup_random_bounds_and_results)
 	ck_assert_uint_le(st.requests, cfg.max_requests);
 	if (hy_lookup_status(lk) == HY_LOOKUP_NO_PEERS)
 		ck_assert_uint_eq(st.replies, 0);
+	if (hy_lookup_status(lk) == HY_LOOKUP_DONE_FOUND)
+		ck_assert(kind != HY_LOOKUP_FIND_NODE && st.values >= 1 &&
+		    st.found_hop >= 0);
 	hy_lookup_free(lk);
 	free(w);
 }
