@@ -444,7 +444,7 @@ hy_lookup_reply(struct hy_lookup *lk, const struct hy_id *id, uint64_t now_ms,
 	if (c->state == HY_LK_SOFT)
 		lk->st.late_replies++;
 	c->state = HY_LK_REPLIED;
-	c->rtt_ms = now_ms - c->sent_ms;
+	c->rtt_ms = now_ms >= c->sent_ms ? now_ms - c->sent_ms : 0;
 	c->values = values;
 	hop = c->hop; /* c may move as contacts are merged */
 	lk->st.replies++;
