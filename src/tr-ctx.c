@@ -11,6 +11,7 @@
 #include "config.h"
 
 #include <openssl/err.h>
+#include <openssl/pem.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 #include <stdlib.h>
@@ -22,6 +23,8 @@
 
 struct hy_trctx {
 	SSL_CTX *dtls, *tls;
+	X509 *cert; /* CA-issued leaf, or NULL: self-signed */
+	STACK_OF(X509) * chain; /* intermediates after the leaf */
 	const struct hy_ident *ident;
 	bool have_ca;
 	FILE *keylog;
@@ -90,10 +93,15 @@ hy_trctx_make(struct hy_trctx *t, const struct hy_trctx_config *cfg, bool dtls,
 	}
 	if (!SSL_CTX_set1_groups_list(ctx, "X25519:P-256"))
 		goto fail;
-	if (SSL_CTX_use_certificate(ctx, hy_ident_cert(t->ident)) != 1 ||
+	if (SSL_CTX_use_certificate(ctx,
+	        t->cert != NULL ? t->cert : hy_ident_cert(t->ident)) != 1 ||
 	    SSL_CTX_use_PrivateKey(ctx, hy_ident_pkey(t->ident)) != 1 ||
 	    SSL_CTX_check_private_key(ctx) != 1)
 		goto fail;
+	for (int i = 0; t->chain != NULL && i < sk_X509_num(t->chain); i++)
+		if (SSL_CTX_add1_chain_cert(ctx, sk_X509_value(t->chain, i)) !=
+		    1)
+			goto fail;
 	SSL_CTX_set_verify(ctx,
 	    SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT,
 	    hy_trctx_verify_cb);
@@ -123,6 +131,50 @@ fail:
 	return NULL;
 }
 
+/*
+ * Load the node's CA-issued certificate chain. The leaf must certify the
+ * identity's own key: a certificate for another key would make the node
+ * claim an ID it cannot prove. Returns 0, or HY_EIO / HY_ECORRUPT /
+ * HY_EKEYTYPE with a message in errbuf.
+ */
+static int
+hy_trctx_load_cert(struct hy_trctx *t, const char *path, char *errbuf,
+    size_t errlen)
+{
+	FILE *f = fopen(path, "r");
+	X509 *x;
+	int rc = HY_ECORRUPT;
+
+	if (f == NULL) {
+		snprintf(errbuf, errlen, "%s: cannot open", path);
+		return HY_EIO;
+	}
+	t->cert = PEM_read_X509(f, NULL, NULL, NULL);
+	if (t->cert == NULL) {
+		snprintf(errbuf, errlen, "%s: no PEM certificate", path);
+		goto out;
+	}
+	if (X509_check_private_key(t->cert, hy_ident_pkey(t->ident)) != 1) {
+		snprintf(errbuf, errlen,
+		    "%s: certificate is not for this node's key", path);
+		rc = HY_EKEYTYPE;
+		goto out;
+	}
+	t->chain = sk_X509_new_null();
+	if (t->chain == NULL)
+		goto out;
+	while ((x = PEM_read_X509(f, NULL, NULL, NULL)) != NULL)
+		if (sk_X509_push(t->chain, x) <= 0) {
+			X509_free(x);
+			goto out;
+		}
+	rc = HY_OK;
+out:
+	fclose(f);
+	ERR_clear_error();
+	return rc;
+}
+
 struct hy_trctx *
 hy_trctx_new(const struct hy_ident *id, const struct hy_trctx_config *cfg,
     int *err, char *errbuf, size_t errlen)
@@ -138,6 +190,18 @@ hy_trctx_new(const struct hy_ident *id, const struct hy_trctx_config *cfg,
 	}
 	t->ident = id;
 	t->have_ca = cfg->ca_file != NULL;
+	if (t->have_ca) {
+		if (cfg->cert_file == NULL) {
+			snprintf(errbuf, errlen,
+			    "an overlay CA needs the node's certificate "
+			    "issued by it (cert_file)");
+			*err = HY_EINVAL;
+			goto fail;
+		}
+		*err = hy_trctx_load_cert(t, cfg->cert_file, errbuf, errlen);
+		if (*err != HY_OK)
+			goto fail;
+	}
 	if (keylog == NULL)
 		keylog = getenv("SSLKEYLOGFILE");
 	if (keylog != NULL && keylog[0] != '\0') {
@@ -169,6 +233,8 @@ hy_trctx_free(struct hy_trctx *t)
 		return;
 	SSL_CTX_free(t->dtls);
 	SSL_CTX_free(t->tls);
+	X509_free(t->cert);
+	sk_X509_pop_free(t->chain, X509_free);
 	if (t->keylog != NULL)
 		fclose(t->keylog);
 	free(t);

@@ -6,7 +6,9 @@
  * key's SubjectPublicKeyInfo. Without an overlay CA, any self-signed
  * certificate is accepted at the TLS level and the transport then checks
  * the ID against the one it expected; with an overlay CA (ca_file), the
- * chain must verify too. SSLKEYLOGFILE-style key logging is optional.
+ * chain must verify too, and the node presents the certificate the CA
+ * issued for its key (cert_file) instead of its self-signed one.
+ * SSLKEYLOGFILE-style key logging is optional.
  */
 #ifndef HY_TR_CTX_H
 #define HY_TR_CTX_H
@@ -22,6 +24,12 @@ struct hy_ident;
 
 struct hy_trctx_config {
 	const char *ca_file; /* overlay CA (PEM); NULL: self-signed ok */
+	/*
+	 * The node's certificate issued by the overlay CA (PEM, leaf first,
+	 * then any intermediates); its key must be the identity's. Required
+	 * with ca_file, ignored without.
+	 */
+	const char *cert_file;
 	const char *keylog_path; /* NULL: getenv("SSLKEYLOGFILE"), if set */
 };
 

@@ -357,6 +357,7 @@ hy_transport_new(struct event_base *base, const struct hy_ident *ident,
 	tr->recv = recv;
 	tr->arg = arg;
 	tc.ca_file = cfg->ca_file;
+	tc.cert_file = cfg->cert_file;
 	tc.keylog_path = cfg->keylog;
 	tr->trctx = hy_trctx_new(ident, &tc, err, errbuf, errlen);
 	if (tr->trctx == NULL)

@@ -46,6 +46,7 @@ struct hy_transport_config {
 	struct hy_addr listen4; /* family 0: no IPv4 socket */
 	struct hy_addr listen6; /* family 0: no IPv6 socket */
 	const char *ca_file; /* overlay CA, or NULL */
+	const char *cert_file; /* with ca_file: our CA-issued certificate */
 	const char *keylog; /* NULL: $SSLKEYLOGFILE if set */
 	struct hy_dtls_config dtls;
 	struct hy_tls_config tls; /* .listen is derived from the UDP socket */

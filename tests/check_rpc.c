@@ -25,6 +25,7 @@ struct node {
 	/* forward the next request's txid here instead of answering */
 	struct node *hijack;
 	uint32_t seen_txid;
+	size_t last_len; /* value length of the last STORE */
 };
 
 struct done {
@@ -60,6 +61,15 @@ on_request(void *arg, const struct hy_msg *msg, const struct hy_from *from)
 	n->requests++;
 	n->last_from = *from;
 	n->seen_txid = msg->txid;
+	if (msg->type == HY_MSG_STORE && n->hijack == NULL) {
+		n->last_len = msg->body.store.value.data.len;
+		hy_msg_init(&reply, HY_MSG_STORED, "x", 0,
+		    hy_ident_id(n->ident));
+		reply.body.stored.key = msg->body.store.key;
+		ck_assert_int_eq(hy_rpc_reply(n->rpc, msg, from, &reply),
+		    HY_OK);
+		return;
+	}
 	if (msg->type != HY_MSG_PING || n->hijack != NULL)
 		return;
 	hy_msg_init(&reply, HY_MSG_PONG, "x", 0, hy_ident_id(n->ident));
@@ -366,6 +376,48 @@ START_TEST(test_rpc_cancel_and_free)
 }
 END_TEST
 
+/* A value too large for a datagram travels over TLS, both ways. */
+START_TEST(test_rpc_large_request_over_tls)
+{
+	struct event_base *base = event_base_new();
+	struct node a, b;
+	struct done d = { 0 };
+	struct hy_msg m;
+	struct hy_transport_stats st;
+	static uint8_t big[40000];
+
+	node_init(&a, base, NULL);
+	node_init(&b, base, NULL);
+	memset(big, 0xab, sizeof(big));
+	hy_msg_init(&m, HY_MSG_STORE, "x", 0, id_of(&a));
+	memset(&m.body.store.key, 5, sizeof(m.body.store.key));
+	m.body.store.value.id = 1;
+	m.body.store.value.ttl_s = 60;
+	m.body.store.value.data.ptr = big;
+	m.body.store.value.data.len = sizeof(big);
+	/* TLS needs the peer's ID */
+	ck_assert_int_eq(hy_rpc_call(a.rpc, addr_of(&b), NULL, &m, on_done, &d,
+	                     NULL),
+	    HY_EINVAL);
+	ck_assert_int_eq(hy_rpc_call(a.rpc, addr_of(&b), id_of(&b), &m, on_done,
+	                     &d, NULL),
+	    HY_OK);
+	run_until(base, &d.calls, 1, 5000);
+	ck_assert_int_eq(d.calls, 1);
+	ck_assert_int_eq(d.err, HY_OK);
+	ck_assert_int_eq(d.type, HY_MSG_STORED);
+	ck_assert_int_eq(d.from.path, HY_PATH_TLS);
+	ck_assert_int_eq(b.last_from.path, HY_PATH_TLS);
+	ck_assert_uint_eq(b.last_len, sizeof(big));
+	hy_transport_stats(hy_rpc_transport(a.rpc), &st);
+	ck_assert_uint_eq(st.tls_out, 1);
+	ck_assert_uint_eq(st.tls_in, 1);
+	node_fini(&a);
+	node_fini(&b);
+	event_base_free(base);
+}
+END_TEST
+
 START_TEST(test_rpc_uses_dtls_session)
 {
 	struct event_base *base = event_base_new();
@@ -410,6 +462,7 @@ rpc_suite(void)
 	tcase_add_test(tc, test_rpc_inflight_caps);
 	tcase_add_test(tc, test_rpc_reply_from_elsewhere_ignored);
 	tcase_add_test(tc, test_rpc_cancel_and_free);
+	tcase_add_test(tc, test_rpc_large_request_over_tls);
 	tcase_add_test(tc, test_rpc_uses_dtls_session);
 	tcase_set_timeout(tc, 60);
 	suite_add_tcase(s, tc);
