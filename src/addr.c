@@ -212,6 +212,15 @@ hy_addr_format(const struct hy_addr *a, char *buf, size_t len)
 	return buf;
 }
 
+void
+hy_addr_key(const struct hy_addr *a, uint8_t out[HY_ADDR_KEYLEN])
+{
+	out[0] = a->family;
+	memcpy(out + 1, a->ip, 16);
+	out[17] = (uint8_t)(a->port >> 8);
+	out[18] = (uint8_t)a->port;
+}
+
 size_t
 hy_addr_pack(const struct hy_addr *a, uint8_t out[HY_ADDR_MAX_WIRELEN])
 {

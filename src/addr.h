@@ -65,6 +65,13 @@ int hy_addr_parse(struct hy_addr *out, const char *str);
 /* Format as above into buf (HY_ADDR_STRLEN bytes is always enough). */
 const char *hy_addr_format(const struct hy_addr *a, char *buf, size_t len);
 
+/*
+ * A fixed-length lookup key for an address (family, 16 address bytes,
+ * port): equal keys for equal addresses, for hash tables keyed by address.
+ */
+#define HY_ADDR_KEYLEN 19
+void hy_addr_key(const struct hy_addr *a, uint8_t out[HY_ADDR_KEYLEN]);
+
 /* Compact wire form; returns the length written (6 or 18) or 0 if unset. */
 size_t hy_addr_pack(const struct hy_addr *a, uint8_t out[HY_ADDR_MAX_WIRELEN]);
 /* Inverse of hy_addr_pack; len must be 6 or 18. Returns 0 or HY_EINVAL. */

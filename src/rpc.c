@@ -24,8 +24,6 @@
 #include "lru.h"
 #include "rpc.h"
 
-#define HY_RPC_ADDRKEY 19
-
 struct hy_rpc_pending {
 	struct hy_rpc *r;
 	struct event *timer;
@@ -67,21 +65,12 @@ hy_rpc_config_default(struct hy_rpc_config *cfg)
 }
 
 static void
-hy_rpc_addrkey(const struct hy_addr *a, uint8_t key[HY_RPC_ADDRKEY])
-{
-	key[0] = a->family;
-	memcpy(key + 1, a->ip, 16);
-	key[17] = (uint8_t)(a->port >> 8);
-	key[18] = (uint8_t)a->port;
-}
-
-static void
 hy_rpc_peer_adjust(struct hy_rpc *r, const struct hy_addr *a, int delta)
 {
-	uint8_t key[HY_RPC_ADDRKEY];
+	uint8_t key[HY_ADDR_KEYLEN];
 	size_t s;
 
-	hy_rpc_addrkey(a, key);
+	hy_addr_key(a, key);
 	s = hy_lru_get(r->by_peer, key, false);
 	if (s == HY_LRU_NONE) {
 		if (delta <= 0)
@@ -97,10 +86,10 @@ hy_rpc_peer_adjust(struct hy_rpc *r, const struct hy_addr *a, int delta)
 static uint32_t
 hy_rpc_peer_count(struct hy_rpc *r, const struct hy_addr *a)
 {
-	uint8_t key[HY_RPC_ADDRKEY];
+	uint8_t key[HY_ADDR_KEYLEN];
 	size_t s;
 
-	hy_rpc_addrkey(a, key);
+	hy_addr_key(a, key);
 	s = hy_lru_get(r->by_peer, key, false);
 	return s == HY_LRU_NONE ? 0 : r->peer_count[s];
 }
@@ -229,7 +218,7 @@ hy_rpc_new(struct event_base *base, const struct hy_ident *id,
 	r->arg = arg;
 	r->by_txid = hy_lru_new(cfg->max_inflight, 4);
 	r->pend = calloc(cfg->max_inflight, sizeof(*r->pend));
-	r->by_peer = hy_lru_new(cfg->max_inflight, HY_RPC_ADDRKEY);
+	r->by_peer = hy_lru_new(cfg->max_inflight, HY_ADDR_KEYLEN);
 	r->peer_count = calloc(cfg->max_inflight, sizeof(*r->peer_count));
 	if (r->by_txid == NULL || r->pend == NULL || r->by_peer == NULL ||
 	    r->peer_count == NULL)

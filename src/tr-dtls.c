@@ -42,7 +42,6 @@
 #include "tr-ctx.h"
 #include "tr-dtls.h"
 
-#define HY_DTLS_KEYLEN 19 /* family, 16 address bytes, port */
 #define HY_DTLS_COOKIE_LEN 16
 #define HY_DTLS_SECRET_MS (5 * 60 * 1000)
 #define HY_DTLS_OVERHEAD 64 /* record header + AEAD nonce/tag, rounded up */
@@ -100,15 +99,6 @@ static uint64_t
 hy_dtls_now(void)
 {
 	return hy_clock_mono(hy_clock_system());
-}
-
-static void
-hy_dtls_key(const struct hy_addr *a, uint8_t key[HY_DTLS_KEYLEN])
-{
-	key[0] = a->family;
-	memcpy(key + 1, a->ip, 16);
-	key[17] = (uint8_t)(a->port >> 8);
-	key[18] = (uint8_t)a->port;
 }
 
 void
@@ -188,10 +178,10 @@ static void
 hy_dtls_cookie_for(const uint8_t secret[32], const struct hy_addr *peer,
     uint8_t out[HY_DTLS_COOKIE_LEN])
 {
-	uint8_t key[HY_DTLS_KEYLEN], mac[EVP_MAX_MD_SIZE];
+	uint8_t key[HY_ADDR_KEYLEN], mac[EVP_MAX_MD_SIZE];
 	unsigned int maclen = 0;
 
-	hy_dtls_key(peer, key);
+	hy_addr_key(peer, key);
 	HMAC(EVP_sha256(), secret, 32, key, sizeof(key), mac, &maclen);
 	memcpy(out, mac, HY_DTLS_COOKIE_LEN);
 }
@@ -328,7 +318,7 @@ static void hy_dtls_on_timer(evutil_socket_t fd, short what, void *arg);
 static int
 hy_dtls_insert(struct hy_dtls *d, struct hy_dtls_sess *s)
 {
-	uint8_t key[HY_DTLS_KEYLEN];
+	uint8_t key[HY_ADDR_KEYLEN];
 	size_t v;
 
 	if (hy_lru_count(d->lru) == hy_lru_capacity(d->lru)) {
@@ -341,7 +331,7 @@ hy_dtls_insert(struct hy_dtls *d, struct hy_dtls_sess *s)
 		d->st.evictions++;
 		hy_dtls_kill(d->sess[v], HY_DTLS_DOWN, HY_EFULL);
 	}
-	hy_dtls_key(&s->io.peer, key);
+	hy_addr_key(&s->io.peer, key);
 	s->slot = hy_lru_put(d->lru, key, NULL);
 	d->sess[s->slot] = s;
 	d->st.handshaking++;
@@ -411,7 +401,7 @@ static void
 hy_dtls_established(struct hy_dtls_sess *s)
 {
 	struct hy_dtls *d = s->d;
-	uint8_t key[HY_DTLS_KEYLEN];
+	uint8_t key[HY_ADDR_KEYLEN];
 	int rc = hy_trctx_peer_id(s->ssl, &s->peer_id);
 
 	if (rc != HY_OK) {
@@ -434,7 +424,7 @@ hy_dtls_established(struct hy_dtls_sess *s)
 		size_t t;
 		bool ev;
 
-		hy_dtls_key(&s->io.peer, key);
+		hy_addr_key(&s->io.peer, key);
 		t = hy_lru_get(d->tickets, key, true);
 		if (t == HY_LRU_NONE) {
 			t = hy_lru_put(d->tickets, key, &ev);
@@ -595,11 +585,11 @@ void
 hy_dtls_input(struct hy_dtls *d, const struct hy_addr *from,
     const uint8_t *data, size_t len)
 {
-	uint8_t key[HY_DTLS_KEYLEN];
+	uint8_t key[HY_ADDR_KEYLEN];
 	size_t slot;
 	struct hy_dtls_sess *s;
 
-	hy_dtls_key(from, key);
+	hy_addr_key(from, key);
 	slot = hy_lru_get(d->lru, key, true);
 	if (slot == HY_LRU_NONE) {
 		hy_dtls_listen(d, from, data, len);
@@ -644,9 +634,9 @@ hy_dtls_new(struct event_base *base, struct hy_trctx *trctx,
 	d->lio.d = d;
 	d->meth = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK,
 	    "hypha-dgram");
-	d->lru = hy_lru_new(cfg->max_sessions, HY_DTLS_KEYLEN);
+	d->lru = hy_lru_new(cfg->max_sessions, HY_ADDR_KEYLEN);
 	d->sess = calloc(cfg->max_sessions, sizeof(*d->sess));
-	d->tickets = hy_lru_new(cfg->ticket_cache, HY_DTLS_KEYLEN);
+	d->tickets = hy_lru_new(cfg->ticket_cache, HY_ADDR_KEYLEN);
 	d->ticket = calloc(cfg->ticket_cache, sizeof(*d->ticket));
 	d->sweep = event_new(base, -1, EV_PERSIST, hy_dtls_on_sweep, d);
 	if (d->meth == NULL || d->lru == NULL || d->sess == NULL ||
@@ -703,10 +693,10 @@ hy_dtls_free(struct hy_dtls *d)
 static struct hy_dtls_sess *
 hy_dtls_find(struct hy_dtls *d, const struct hy_addr *to)
 {
-	uint8_t key[HY_DTLS_KEYLEN];
+	uint8_t key[HY_ADDR_KEYLEN];
 	size_t slot;
 
-	hy_dtls_key(to, key);
+	hy_addr_key(to, key);
 	slot = hy_lru_get(d->lru, key, false);
 	return slot == HY_LRU_NONE ? NULL : d->sess[slot];
 }
@@ -716,7 +706,7 @@ hy_dtls_connect(struct hy_dtls *d, const struct hy_addr *to,
     const struct hy_id *expect)
 {
 	struct hy_dtls_sess *s;
-	uint8_t key[HY_DTLS_KEYLEN];
+	uint8_t key[HY_ADDR_KEYLEN];
 	size_t t;
 
 	if (hy_dtls_find(d, to) != NULL)
@@ -735,7 +725,7 @@ hy_dtls_connect(struct hy_dtls *d, const struct hy_addr *to,
 		s->expect = *expect;
 		s->has_expect = true;
 	}
-	hy_dtls_key(to, key);
+	hy_addr_key(to, key);
 	t = hy_lru_get(d->tickets, key, false);
 	if (t != HY_LRU_NONE)
 		SSL_set_session(s->ssl, d->ticket[t]);

@@ -28,8 +28,6 @@
 #include "tr-ctx.h"
 #include "transport.h"
 
-#define HY_TR_KEYLEN 19
-
 #define HY_TR_ECHOES 4 /* recent nonces sent to an address, as echoes */
 
 struct hy_amp {
@@ -77,23 +75,14 @@ hy_transport_config_default(struct hy_transport_config *cfg)
 	cfg->amp_limit = true;
 }
 
-static void
-hy_tr_key(const struct hy_addr *a, uint8_t key[HY_TR_KEYLEN])
-{
-	key[0] = a->family;
-	memcpy(key + 1, a->ip, 16);
-	key[17] = (uint8_t)(a->port >> 8);
-	key[18] = (uint8_t)a->port;
-}
-
 /* The amplification record of an address, created if needed. */
 static struct hy_amp *
 hy_tr_amp(struct hy_transport *tr, const struct hy_addr *a)
 {
-	uint8_t key[HY_TR_KEYLEN];
+	uint8_t key[HY_ADDR_KEYLEN];
 	size_t s;
 
-	hy_tr_key(a, key);
+	hy_addr_key(a, key);
 	s = hy_lru_get(tr->amp_map, key, true);
 	if (s == HY_LRU_NONE) {
 		s = hy_lru_put(tr->amp_map, key, NULL);
@@ -123,12 +112,12 @@ hy_transport_validated(struct hy_transport *tr, const struct hy_addr *addr)
 bool
 hy_transport_is_validated(struct hy_transport *tr, const struct hy_addr *addr)
 {
-	uint8_t key[HY_TR_KEYLEN];
+	uint8_t key[HY_ADDR_KEYLEN];
 	size_t s;
 
 	if (hy_dtls_is_up(tr->dtls, addr, NULL))
 		return true;
-	hy_tr_key(addr, key);
+	hy_addr_key(addr, key);
 	s = hy_lru_get(tr->amp_map, key, false);
 	return s != HY_LRU_NONE && tr->amp[s].validated;
 }
@@ -262,13 +251,17 @@ hy_tr_dtls_send(void *arg, const struct hy_addr *to, const uint8_t *data,
 	return rc;
 }
 
+/*
+ * An envelope from an authenticated session (DTLS record or TLS frame):
+ * it must decode for that path, be for our network, and come from the node
+ * the session authenticated.
+ */
 static void
-hy_tr_dtls_recv(void *arg, const struct hy_id *peer, const struct hy_addr *from,
-    const uint8_t *data, size_t len)
+hy_tr_session_recv(struct hy_transport *tr, const struct hy_id *peer,
+    const struct hy_addr *from, const uint8_t *data, size_t len,
+    enum hy_wire_path path)
 {
-	struct hy_transport *tr = arg;
-
-	if (hy_msg_decode(&tr->msg, data, len, HY_PATH_DTLS) != HY_OK) {
+	if (hy_msg_decode(&tr->msg, data, len, path) != HY_OK) {
 		tr->st.malformed++;
 		return;
 	}
@@ -280,8 +273,18 @@ hy_tr_dtls_recv(void *arg, const struct hy_id *peer, const struct hy_addr *from,
 		tr->st.wrong_id++;
 		return;
 	}
-	tr->st.dtls_in++;
-	hy_tr_deliver(tr, from, HY_PATH_DTLS);
+	if (path == HY_PATH_DTLS)
+		tr->st.dtls_in++;
+	else
+		tr->st.tls_in++;
+	hy_tr_deliver(tr, from, path);
+}
+
+static void
+hy_tr_dtls_recv(void *arg, const struct hy_id *peer, const struct hy_addr *from,
+    const uint8_t *data, size_t len)
+{
+	hy_tr_session_recv(arg, peer, from, data, len, HY_PATH_DTLS);
 }
 
 static void
@@ -301,22 +304,7 @@ static void
 hy_tr_tls_recv(void *arg, const struct hy_id *peer, const struct hy_addr *from,
     const uint8_t *data, size_t len)
 {
-	struct hy_transport *tr = arg;
-
-	if (hy_msg_decode(&tr->msg, data, len, HY_PATH_TLS) != HY_OK) {
-		tr->st.malformed++;
-		return;
-	}
-	if (hy_msg_check_network(&tr->msg, tr->cfg.network) != HY_OK) {
-		tr->st.wrong_network++;
-		return;
-	}
-	if (!hy_id_eq(&tr->msg.sender, peer)) {
-		tr->st.wrong_id++;
-		return;
-	}
-	tr->st.tls_in++;
-	hy_tr_deliver(tr, from, HY_PATH_TLS);
+	hy_tr_session_recv(arg, peer, from, data, len, HY_PATH_TLS);
 }
 
 static struct hy_udp *
@@ -367,7 +355,7 @@ hy_transport_new(struct event_base *base, const struct hy_ident *ident,
 	tr->rl = hy_ratelimit_new(&cfg->ratelimit);
 	tr->replay = hy_replay_new(cfg->replay_capacity, cfg->replay_window_ms);
 	tr->keys = hy_keycache_new(cfg->keycache_capacity);
-	tr->amp_map = hy_lru_new(cfg->amp_capacity, HY_TR_KEYLEN);
+	tr->amp_map = hy_lru_new(cfg->amp_capacity, HY_ADDR_KEYLEN);
 	tr->amp = calloc(cfg->amp_capacity, sizeof(*tr->amp));
 	tr->dtls = hy_dtls_new(base, tr->trctx, &cfg->dtls, hy_tr_dtls_send, tr,
 	    hy_tr_dtls_recv, hy_tr_dtls_event, tr);

@@ -580,6 +580,30 @@ START_TEST(test_base_strerror)
 }
 END_TEST
 
+/* Lookup keys: equal for equal addresses, distinct otherwise. */
+START_TEST(test_base_addr_key)
+{
+	struct hy_addr a, b;
+	uint8_t ka[HY_ADDR_KEYLEN], kb[HY_ADDR_KEYLEN];
+
+	ck_assert_int_eq(hy_addr_parse(&a, "192.0.2.7:4000"), HY_OK);
+	b = a;
+	hy_addr_key(&a, ka);
+	hy_addr_key(&b, kb);
+	ck_assert_mem_eq(ka, kb, HY_ADDR_KEYLEN);
+	b.port = 4001;
+	hy_addr_key(&b, kb);
+	ck_assert(memcmp(ka, kb, HY_ADDR_KEYLEN) != 0);
+	/* ::ffff:192.0.2.7 parses to the same IPv4 address, same key */
+	ck_assert_int_eq(hy_addr_parse(&b, "[::ffff:192.0.2.7]:4000"), HY_OK);
+	hy_addr_key(&b, kb);
+	ck_assert_mem_eq(ka, kb, HY_ADDR_KEYLEN);
+	ck_assert_int_eq(hy_addr_parse(&b, "[2001:db8::7]:4000"), HY_OK);
+	hy_addr_key(&b, kb);
+	ck_assert(memcmp(ka, kb, HY_ADDR_KEYLEN) != 0);
+}
+END_TEST
+
 static Suite *
 base_suite(void)
 {
@@ -587,6 +611,7 @@ base_suite(void)
 	TCase *tc = tcase_create("core");
 
 	tcase_add_test(tc, test_base_addr_parse_format);
+	tcase_add_test(tc, test_base_addr_key);
 	tcase_add_test(tc, test_base_addr_pack_unpack);
 	tcase_add_test(tc, test_base_addr_sockaddr);
 	tcase_add_test(tc, test_base_addr_classify);
