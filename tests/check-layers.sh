@@ -13,7 +13,7 @@ layer_of() {
 	transport | tr-* | rpc | ratelimit | replay) echo 2 ;;
 	rtable | rtable-* | store | store-* | members) echo 3 ;;
 	lookup | dht | dht-* | gossip | suspicion | health | bcast | pex | bootstrap | state) echo 4 ;;
-	config | node | node-*) echo 5 ;;
+	conf | node | node-*) echo 5 ;;
 	hypha/* | hyphad/*) echo 6 ;;
 	*) echo "" ;;
 	esac
