@@ -407,10 +407,11 @@ hy_transport_free(struct hy_transport *tr)
 {
 	if (tr == NULL)
 		return;
-	hy_udp_free(tr->udp4);
-	hy_udp_free(tr->udp6);
+	/* sessions say goodbye (close_notify) through the sockets: first */
 	hy_dtls_free(tr->dtls);
 	hy_tls_free(tr->tls);
+	hy_udp_free(tr->udp4);
+	hy_udp_free(tr->udp6);
 	free(tr->encbuf);
 	hy_trctx_free(tr->trctx);
 	hy_ratelimit_free(tr->rl);
