@@ -525,7 +525,8 @@ load_file(const char *dir, const char *name, struct loader *l, bool *present,
 		goto out;
 	}
 	if (!S_ISREG(st.st_mode)) {
-		rc = corrupt(&r, "not a regular file");
+		seterr(err, errlen, "%s: not a regular file", path);
+		rc = HY_ECORRUPT;
 		goto out;
 	}
 	/* header */

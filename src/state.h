@@ -71,8 +71,9 @@ typedef int hy_state_put_cb(const struct hy_state_put *p, void *arg);
  * fsync, rename, fsync of dir); on failure the old file is intact and no
  * temp file remains. n == 0 writes a valid empty file. Returns HY_OK,
  * HY_EINVAL (NULL dir, c NULL with n > 0, a contact with an unset
- * address, port 0 or a zero ID; err names it), HY_ENOMEM or HY_EIO (err
- * says which step failed and why).
+ * address, port 0 or a zero ID; err names it), HY_ENOENT (dir does not
+ * exist), HY_ENOMEM, HY_ECRYPTO (hashing failed) or HY_EIO (err says which
+ * step failed and why). The directory is not created here.
  */
 int hy_state_save_contacts(const char *dir, const struct hy_state_contact *c,
     size_t n, char *err, size_t errlen);

@@ -90,8 +90,13 @@ int hy_seeds_new(struct hy_seeds **out, struct event_base *base,
     const char *const *entries, size_t n, const struct hy_seeds_config *cfg,
     hy_seeds_cb *cb, void *arg, char *err, size_t errlen);
 
-/* Cancel pending lookups and timers and free; NULL is a no-op. The
- * callback is not called again. */
+/*
+ * Stop timers and free; NULL is a no-op. The callback is not called again.
+ * Lookups still in flight are failed through evdns_base_free, whose
+ * callbacks evdns defers to the loop's next iteration, where they free
+ * their small records: run the loop once more before freeing the
+ * event_base, or those records leak.
+ */
 void hy_seeds_free(struct hy_seeds *s);
 
 /*

@@ -208,6 +208,8 @@ START_TEST(test_state_contacts_replace_atomic)
 	    HY_EIO);
 	ck_assert_msg(strstr(err, "rename") != NULL, "%s", err);
 	ck_assert_int_eq(test_count_entries(tdir), 1);
+	/* and a directory where the file should be is refused on load */
+	expect_contacts_corrupt(HY_ECORRUPT, 0, cpath, "not a regular file");
 
 	/* invalid input: refused before anything is written */
 	test_rmtree(cpath);
