@@ -33,6 +33,7 @@
 #include <netinet/in.h>
 
 #include <ctype.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -300,7 +301,7 @@ schedule(struct hy_seeds *s, uint64_t delay_ms)
 static void
 attempt_failed(struct hy_seeds *s)
 {
-	if (s->failures < UINT32_MAX)
+	if (s->failures < UINT_MAX)
 		s->failures++;
 	s->status = HY_SEEDS_ALL_DOWN;
 	s->retry_delay_ms = hy_seeds_backoff_ms(&s->cfg, s->failures, &s->rng);

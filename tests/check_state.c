@@ -17,6 +17,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <openssl/sha.h>
+
 #include "state.h"
 #include "testkeys.h"
 
@@ -146,6 +148,57 @@ START_TEST(test_state_contacts_roundtrip)
 		ck_assert_uint_eq(g.c[i].last_reply_wall_ms,
 		    c[i].last_reply_wall_ms);
 	}
+}
+END_TEST
+
+/* The documented format, checked with OpenSSL's SHA-256 directly. */
+START_TEST(test_state_contacts_format)
+{
+	struct hy_state_contact c[2];
+	const char *want_lines[3];
+	char line2[200], line3[200], *buf, *p, hex[65];
+	unsigned char h[SHA256_DIGEST_LENGTH], tmp[SHA256_DIGEST_LENGTH + 200];
+	size_t len, off = 0;
+
+	memset(c, 0, sizeof(c));
+	memset(c[0].id.b, 0xab, HY_ID_LEN);
+	ck_assert_int_eq(hy_addr_parse(&c[0].addr, "1.2.3.4:5"), HY_OK);
+	c[0].last_reply_wall_ms = 1700000000123ull;
+	memset(c[1].id.b, 0x01, HY_ID_LEN);
+	ck_assert_int_eq(hy_addr_parse(&c[1].addr, "[2606:4700::1]:6881"),
+	    HY_OK);
+	c[1].last_reply_wall_ms = 0;
+	ck_assert_int_eq(hy_state_save_contacts(tdir, c, 2, err, sizeof(err)),
+	    HY_OK);
+	snprintf(line2, sizeof(line2), "%s 1.2.3.4:5 1700000000123\n",
+	    "abababababababababababababababababababababababababababababababab");
+	snprintf(line3, sizeof(line3), "%s [2606:4700::1]:6881 0\n",
+	    "0101010101010101010101010101010101010101010101010101010101010101");
+	want_lines[0] = "hypha-contacts 1\n";
+	want_lines[1] = line2;
+	want_lines[2] = line3;
+	buf = read_all(cpath, &len);
+	for (int i = 0; i < 3; i++) {
+		size_t l = strlen(want_lines[i]);
+
+		ck_assert_msg(strncmp(buf + off, want_lines[i], l) == 0,
+		    "line %d: got '%.*s'", i + 1, (int)l, buf + off);
+		if (i == 0)
+			SHA256((const unsigned char *)want_lines[0], l, h);
+		else {
+			memcpy(tmp, h, sizeof(h));
+			memcpy(tmp + sizeof(h), want_lines[i], l);
+			SHA256(tmp, sizeof(h) + l, h);
+		}
+		off += l;
+	}
+	for (int i = 0; i < SHA256_DIGEST_LENGTH; i++)
+		snprintf(hex + 2 * i, 3, "%02x", h[i]);
+	p = buf + off;
+	ck_assert_int_eq(strncmp(p, "end 2 ", 6), 0);
+	ck_assert_int_eq(strncmp(p + 6, hex, 64), 0);
+	ck_assert_str_eq(p + 70, "\n");
+	free(buf);
 }
 END_TEST
 
@@ -754,6 +807,7 @@ state_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_state_contacts_roundtrip);
+	tcase_add_test(tc, test_state_contacts_format);
 	tcase_add_test(tc, test_state_contacts_empty_and_missing);
 	tcase_add_test(tc, test_state_contacts_replace_atomic);
 	tcase_add_test(tc, test_state_contacts_callback_stops);
