@@ -6,6 +6,7 @@
  */
 #include "config.h"
 
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 
@@ -587,6 +588,38 @@ START_TEST(test_state_puts_roundtrip)
 }
 END_TEST
 
+/* A save that fails while writing (file size limit: EFBIG) keeps the old
+ * file and leaves no temp file. */
+START_TEST(test_state_puts_write_failure)
+{
+	struct hy_state_put p[4];
+	struct got_puts g = { .n = 0 };
+	struct rlimit old, small;
+	void (*oldsig)(int);
+
+	make_puts(p);
+	ck_assert_int_eq(hy_state_save_puts(tdir, p, 2, err, sizeof(err)),
+	    HY_OK);
+	ck_assert_int_eq(getrlimit(RLIMIT_FSIZE, &old), 0);
+	small = old;
+	small.rlim_cur = 4096;
+	oldsig = signal(SIGXFSZ, SIG_IGN);
+	ck_assert_int_eq(setrlimit(RLIMIT_FSIZE, &small), 0);
+	ck_assert_int_eq(hy_state_save_puts(tdir, p, 4, err, sizeof(err)),
+	    HY_EIO);
+	ck_assert_int_eq(setrlimit(RLIMIT_FSIZE, &old), 0);
+	signal(SIGXFSZ, oldsig);
+	ck_assert_msg(strstr(err, "write") != NULL && strstr(err, ppath), "%s",
+	    err);
+	ck_assert_int_eq(test_count_entries(tdir), 1);
+	ck_assert_int_eq(hy_state_load_puts(tdir, got_put, &g, 0, err,
+	                     sizeof(err)),
+	    HY_OK);
+	ck_assert_uint_eq(g.n, 2);
+	got_puts_free(&g);
+}
+END_TEST
+
 START_TEST(test_state_puts_invalid)
 {
 	struct hy_state_put p[4];
@@ -819,6 +852,7 @@ state_suite(void)
 	tcase_add_test(tc, test_state_contacts_too_many);
 	tcase_add_test(tc, test_state_contacts_default_cap);
 	tcase_add_test(tc, test_state_puts_roundtrip);
+	tcase_add_test(tc, test_state_puts_write_failure);
 	tcase_add_test(tc, test_state_puts_invalid);
 	tcase_add_test(tc, test_state_puts_corrupt);
 	tcase_add_test(tc, test_state_puts_line_too_long);
