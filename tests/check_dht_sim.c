@@ -401,6 +401,38 @@ get_cb(void *arg, const struct hy_value *v, enum hy_dht_status status,
 	o->found = o->values > 0;
 }
 
+/* Mean live replicas per key, and keys with none (x100 for 2 decimals). */
+static void
+print_replicas(struct world *w, const char *label)
+{
+	uint64_t total = 0, none = 0, repl = 0, hand = 0;
+
+	for (uint32_t k = 0; k < w->nkeys; k++) {
+		uint64_t c = 0;
+
+		for (uint32_t i = 0; i < w->nn; i++)
+			if (!w->n[i].dead &&
+			    hy_store_count(hy_dht_store(w->n[i].dht),
+			        &w->keys[k], simnet_now(w->sim)) > 0)
+				c++;
+		total += c;
+		none += c == 0;
+	}
+	for (uint32_t i = 0; i < w->nn; i++) {
+		struct hy_dht_stats st;
+
+		if (w->n[i].dead)
+			continue;
+		hy_dht_get_stats(w->n[i].dht, simnet_now(w->sim), &st);
+		repl += st.replications;
+		hand += st.handovers;
+	}
+	printf("dht_sim %s: %.2f live replicas per key, %" PRIu64
+	       " keys without; %" PRIu64 " replications, %" PRIu64
+	       " hand-over stores so far (live nodes)\n",
+	    label, (double)total / w->nkeys, none, repl, hand);
+}
+
 static int
 cmp_u(const void *a, const void *b)
 {
@@ -543,8 +575,10 @@ START_TEST(test_dht_sim_put_get_crash)
 			w->n[i].dead = true;
 		} else
 			live++;
+	print_replicas(w, "right after the crash");
 	t1 = wall_s();
 	ck_assert_int_eq(simnet_run_for(w->sim, REPL_MS + 60000, 0), HY_OK);
+	print_replicas(w, "after the replication interval");
 	printf("dht_sim: %u of %u nodes live after the crash; %u s "
 	       "simulated in %.1f s wall\n",
 	    live, nn, (REPL_MS + 60000) / 1000, wall_s() - t1);
