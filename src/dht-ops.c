@@ -193,6 +193,15 @@ out:
 	return err;
 }
 
+/* When the origin re-puts a permanent value: republish_pct of its TTL. */
+static uint64_t
+republish_at(const struct hy_dht *d, const struct hy_dht_op *op)
+{
+	uint64_t ttl_ms = op->vals[0].v.ttl_s * 1000;
+
+	return op->started_ms + ttl_ms * d->cfg.republish_pct / 100;
+}
+
 static void
 op_finish(struct hy_dht *d, struct hy_dht_op *op, uint64_t now_ms)
 {
@@ -204,6 +213,9 @@ op_finish(struct hy_dht *d, struct hy_dht_op *op, uint64_t now_ms)
 	if (op->kind == HY_DK_PUT && op->permanent && op->first_round_done) {
 		/* A later round of a permanent put: no callback. */
 		op->phase = HY_DP_IDLE;
+		op->next_ms = republish_at(d, op);
+		hy_lookup_free(op->lk);
+		op->lk = NULL;
 		return;
 	}
 	op->phase = HY_DP_DONE;
@@ -569,11 +581,8 @@ hy_dht_flush(struct hy_dht *d)
 		if (op->gen != gen || op->phase != HY_DP_IDLE)
 			continue;
 		if (op->kind == HY_DK_PUT && op->permanent) {
-			uint64_t ttl_ms = op->vals[0].v.ttl_s * 1000;
-
 			op->first_round_done = true;
-			op->next_ms = op->started_ms +
-			    ttl_ms * d->cfg.republish_pct / 100;
+			op->next_ms = republish_at(d, op);
 			hy_lookup_free(op->lk);
 			op->lk = NULL;
 		} else

@@ -18,7 +18,8 @@
  *    NULL. to_id is NULL when the destination ID is unknown (bootstrap
  *    seeds). A non-zero return means the request was not sent and
  *    on_response will NOT be called for the cookie (the DHT treats it as
- *    failed at once). req is borrowed for the call only.
+ *    failed at once). req is borrowed for the call only. The host must
+ *    not call back into the DHT from inside request or reply.
  *  - host->reply(host, req, to, to_id, rep): send the reply to a request
  *    that arrived through hy_dht_on_request(); rep has the request's txid.
  *    Borrowed for the call only; the return value is ignored (counted).
@@ -193,13 +194,16 @@ void hy_dht_on_response(struct hy_dht *dht, uint64_t cookie, int err,
 
 /*
  * Run what is due at now_ms (timeouts, maintenance, expiry, republish,
- * finished operations' callbacks). Returns the next deadline (>= now_ms).
+ * finished operations' callbacks). Returns the next deadline, as
+ * hy_dht_next_deadline.
  */
 uint64_t hy_dht_tick(struct hy_dht *dht, uint64_t now_ms);
 
 /*
  * The time the host must call hy_dht_tick() next; re-read it after every
- * entry point (starting an operation may move it earlier).
+ * entry point (starting an operation may move it earlier). A time <= now
+ * (0 when an operation finished inside the call that started it and its
+ * callback is due) means: tick at once, from the event loop.
  */
 uint64_t hy_dht_next_deadline(const struct hy_dht *dht);
 

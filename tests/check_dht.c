@@ -743,6 +743,20 @@ START_TEST(test_dht_put_permanent_republish)
 	(void)hy_dht_tick(f.d, f.now);
 	ck_assert_uint_gt(f.h.nreq, n);
 	ck_assert_uint_eq(f.h.req[n].m.type, HY_MSG_FIND_VALUE);
+	/* The second round ends quietly and waits for the third. */
+	answer_values(&f, NULL, n, f.h.nreq);
+	n = f.h.nreq;
+	ck_assert_uint_eq(f.h.req[n - 1].m.type, HY_MSG_STORE);
+	hy_dht_on_response(f.d, f.h.req[n - 1].cookie, HY_ETIMEDOUT, NULL, NULL,
+	    f.now);
+	ck_assert_int_eq(c.finals, 1);
+	ck_assert_uint_eq(hy_dht_ops_alive(f.d), 1);
+	ck_assert_uint_ge(hy_dht_next_deadline(f.d), f.now + 1);
+	(void)hy_dht_tick(f.d, f.now);
+	ck_assert_uint_eq(f.h.nreq, n);
+	f.now += 80000;
+	(void)hy_dht_tick(f.d, f.now);
+	ck_assert_uint_gt(f.h.nreq, n);
 	ck_assert_int_eq(hy_dht_cancel(f.d, h), HY_OK);
 	ck_assert_uint_eq(hy_dht_ops_alive(f.d), 0);
 	/* Late answers for the cancelled op are ignored. */
