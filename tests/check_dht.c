@@ -1055,6 +1055,105 @@ START_TEST(test_dht_new_invalid)
 }
 END_TEST
 
+START_TEST(test_dht_handover_new_contact)
+{
+	struct fix f;
+	struct hy_id a = mkid(5, 5), key = mkid(0x01, 0x99),
+	             b = mkid(0x01, 0x98);
+	struct hy_addr aa = mkaddr(50), ba = mkaddr(51);
+	uint8_t tok[HY_DHT_TOKEN_LEN];
+	struct hy_value v = plain(4, "kept");
+	struct hy_msg m, rep;
+	struct hy_dht_stats st;
+	unsigned n;
+
+	fix_init(&f);
+	fill(&f, 3);
+	get_token(&f, &a, &aa, &key, tok);
+	ck_assert_uint_eq(store(&f, &a, &aa, &key, tok, sizeof(tok), &v, 0)
+	                      ->type,
+	    HY_MSG_STORED);
+	ck_assert_uint_eq(f.h.nreq, 0);
+	/* b, close to the key, enters the table: it gets the key. */
+	mkreq(&f, &m, HY_MSG_PING, &b);
+	(void)ask(&f, &m, &b, &ba);
+	(void)hy_dht_tick(f.d, f.now);
+	ck_assert_uint_ge(f.h.nreq, 1);
+	n = 0;
+	while (n < f.h.nreq && f.h.req[n].m.type != HY_MSG_FIND_VALUE)
+		n++;
+	ck_assert_uint_lt(n, f.h.nreq);
+	ck_assert(hy_id_eq(&f.h.req[n].to_id, &b));
+	ck_assert(hy_id_eq(&f.h.req[n].m.body.find_value.key, &key));
+	reply_init(&f, &rep, n, HY_MSG_VALUES);
+	rep.body.values.token.ptr = (const uint8_t *)"tk";
+	rep.body.values.token.len = 2;
+	deliver(&f, n, &rep);
+	n = f.h.nreq - 1;
+	ck_assert_uint_eq(f.h.req[n].m.type, HY_MSG_STORE);
+	ck_assert(hy_id_eq(&f.h.req[n].to_id, &b));
+	ck_assert_uint_eq(f.h.req[n].m.body.store.token.len, 2);
+	ck_assert_uint_eq(f.h.req[n].m.body.store.value.id, 4);
+	ck_assert_uint_le(f.h.req[n].m.body.store.value.ttl_s, 600);
+	hy_dht_get_stats(f.d, f.now, &st);
+	ck_assert_uint_eq(st.handovers, 1);
+	fix_free(&f);
+}
+END_TEST
+
+START_TEST(test_dht_replicate_stale_key)
+{
+	struct fix f;
+	struct hy_dht_config cfg;
+	struct hy_id a = mkid(5, 5), key = mkid(0x01, 0x99);
+	struct hy_addr aa = mkaddr(50);
+	uint8_t tok[HY_DHT_TOKEN_LEN];
+	struct hy_value v = plain(4, "kept");
+	struct hy_dht_stats st;
+	unsigned n, stores = 0;
+
+	hy_dht_config_default(&cfg);
+	cfg.rtable.allow_local = true;
+	cfg.replicate_ms = 60000;
+	cfg.handover = false;
+	fix_init_cfg(&f, &cfg);
+	fill(&f, 3);
+	get_token(&f, &a, &aa, &key, tok);
+	ck_assert_uint_eq(store(&f, &a, &aa, &key, tok, sizeof(tok), &v, 0)
+	                      ->type,
+	    HY_MSG_STORED);
+	/* Not yet stale: nothing is re-stored. */
+	f.now += 30000;
+	(void)hy_dht_tick(f.d, f.now);
+	hy_dht_get_stats(f.d, f.now, &st);
+	ck_assert_uint_eq(st.replications, 0);
+	f.now += 31000;
+	(void)hy_dht_tick(f.d, f.now);
+	hy_dht_get_stats(f.d, f.now, &st);
+	ck_assert_uint_eq(st.replications, 1);
+	/* Answer every query, including those the answers lead to. */
+	for (unsigned done = 0; done < f.h.nreq;) {
+		unsigned upto = f.h.nreq;
+
+		answer_values(&f, NULL, done, upto);
+		done = upto;
+	}
+	n = 0;
+	for (unsigned i = n; i < f.h.nreq; i++) {
+		const struct hy_msg *m = &f.h.req[i].m;
+
+		if (m->type != HY_MSG_STORE)
+			continue;
+		stores++;
+		ck_assert_uint_eq(m->body.store.value.id, 4);
+		/* The remaining TTL, never extended by a replica. */
+		ck_assert_uint_le(m->body.store.value.ttl_s, 600 - 61);
+	}
+	ck_assert_uint_ge(stores, 1);
+	fix_free(&f);
+}
+END_TEST
+
 static Suite *
 dht_suite(void)
 {
@@ -1076,6 +1175,8 @@ dht_suite(void)
 	tcase_add_test(tc, test_dht_bounds_cancel_free);
 	tcase_add_test(tc, test_dht_bootstrap_seed);
 	tcase_add_test(tc, test_dht_maint_ping_refresh);
+	tcase_add_test(tc, test_dht_handover_new_contact);
+	tcase_add_test(tc, test_dht_replicate_stale_key);
 	tcase_add_test(tc, test_dht_new_invalid);
 	suite_add_tcase(s, tc);
 	return s;

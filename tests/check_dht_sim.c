@@ -19,7 +19,9 @@
  *      interval (10 simulated minutes, value TTL 1 h); a get of every key
  *      from a random live node: >= 99.9% must be found; rate, hops and
  *      lookup time are printed;
- *  (c) announce / get_peers of a few keys.
+ *  (c) (between a and b) 100 announces (20 for small N) from random
+ *      nodes, then get_peers from other random nodes: every one must
+ *      find the announcer's address and port.
  * Seeds from HY_SIM_SEED (default SIMNET_DEFAULT_SEED); SIM_CK_* assertions
  * print it on failure.
  */
@@ -506,6 +508,88 @@ get_all(struct world *w, const char *label)
 	return found;
 }
 
+/* ---- (c) announce / get_peers -------------------------------------------- */
+
+struct pop {
+	struct hy_addr want; /* the announcer's address and port */
+	bool done, ok, seen;
+};
+
+static void
+ann_done(void *arg, int err, unsigned stored_on,
+    const struct hy_dht_op_info *info)
+{
+	struct pop *p = arg;
+
+	(void)info;
+	p->done = true;
+	p->ok = err == HY_OK && stored_on > 0;
+}
+
+static void
+peers_cb(void *arg, const struct hy_addr *peers, size_t n,
+    enum hy_dht_status status, const struct hy_dht_op_info *info)
+{
+	struct pop *p = arg;
+
+	(void)info;
+	(void)status;
+	for (size_t i = 0; i < n; i++)
+		if (hy_addr_eq(&peers[i], &p->want))
+			p->seen = true;
+	if (peers == NULL)
+		p->done = true;
+}
+
+/* nk announces (port 7000 + i) from random nodes, then get_peers. */
+static void
+announce_all(struct world *w, uint32_t nk)
+{
+	struct pop *p = calloc(nk, sizeof(*p));
+	struct hy_id *keys = calloc(nk, sizeof(*keys));
+	uint32_t ok = 0, seen = 0;
+
+	ck_assert(p != NULL && keys != NULL);
+	for (uint32_t i = 0; i < nk; i++) {
+		struct snode *s = &w->n[random_live(w, UINT32_MAX)];
+
+		hy_rng_bytes(simnet_rng(w->sim), keys[i].b, HY_ID_LEN);
+		p[i].want = s->addr;
+		p[i].want.port = (uint16_t)(7000 + i);
+		SIM_CK_ASSERT_UINT(w->sim,
+		    (uint64_t)-hy_dht_announce(s->dht, &keys[i],
+		        (uint16_t)(7000 + i), true, ann_done, &p[i],
+		        simnet_now(w->sim), NULL),
+		    ==, 0);
+		resched(s);
+	}
+	ck_assert_int_eq(simnet_run_for(w->sim, 30000, 0), HY_OK);
+	for (uint32_t i = 0; i < nk; i++) {
+		struct snode *s = &w->n[random_live(w, UINT32_MAX)];
+
+		SIM_CK_ASSERT(w->sim, p[i].done);
+		ok += p[i].ok;
+		p[i].done = false;
+		SIM_CK_ASSERT_UINT(w->sim,
+		    (uint64_t)-hy_dht_get_peers(s->dht, &keys[i], peers_cb,
+		        &p[i], simnet_now(w->sim), NULL),
+		    ==, 0);
+		resched(s);
+	}
+	ck_assert_int_eq(simnet_run_for(w->sim, 30000, 0), HY_OK);
+	for (uint32_t i = 0; i < nk; i++) {
+		SIM_CK_ASSERT(w->sim, p[i].done);
+		seen += p[i].seen;
+	}
+	printf("dht_sim (c): %u/%u announces stored, %u/%u get_peers "
+	       "found the announcer\n",
+	    ok, nk, seen, nk);
+	SIM_CK_ASSERT_UINT(w->sim, ok, ==, nk);
+	SIM_CK_ASSERT_UINT(w->sim, seen, ==, nk);
+	free(p);
+	free(keys);
+}
+
 START_TEST(test_dht_sim_put_get_crash)
 {
 	uint32_t nn = env_u32("HY_SIM_NODES", 1000), found, live = 0;
@@ -566,15 +650,18 @@ START_TEST(test_dht_sim_put_get_crash)
 	SIM_CK_ASSERT_UINT(w->sim, puts_ok, ==, w->nkeys);
 	found = get_all(w, "(a) gets");
 	SIM_CK_ASSERT_UINT(w->sim, found, ==, w->nkeys);
+	announce_all(w, nn >= 500 ? 100 : 20);
 
 	/* (b) 30% crash at once; run for the replication interval. */
-	for (uint32_t i = 0; i < nn; i++)
-		if (hy_rng_below(simnet_rng(w->sim), 100) < 30 && i != 0) {
-			ck_assert_int_eq(simnet_node_crash(w->sim, w->n[i].sid),
-			    HY_OK);
-			w->n[i].dead = true;
-		} else
-			live++;
+	/* Exactly 30% of the nodes (the seed may be among them). */
+	live = nn;
+	while (live > nn - nn * 3 / 10) {
+		uint32_t i = random_live(w, UINT32_MAX);
+
+		ck_assert_int_eq(simnet_node_crash(w->sim, w->n[i].sid), HY_OK);
+		w->n[i].dead = true;
+		live--;
+	}
 	print_replicas(w, "right after the crash");
 	t1 = wall_s();
 	ck_assert_int_eq(simnet_run_for(w->sim, REPL_MS + 60000, 0), HY_OK);
