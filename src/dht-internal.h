@@ -124,39 +124,74 @@ struct hy_dht {
 	struct hy_dht_stats stats;
 };
 
-/* dht.c */
+/* ---- dht.c ---- */
+
+/*
+ * Hand req to host->request with a pending slot described by p (purpose,
+ * op, key; the rest is filled in). Returns 0, HY_EFULL (max_pending
+ * requests out: counted in pending_full) or the host's error; on error no
+ * response will come for it.
+ */
 int hy_dht_send(struct hy_dht *d, const struct hy_addr *to,
     const struct hy_id *to_id, struct hy_msg *req, const struct hy_dht_pend *p);
+/* hy_msg_init with the configured network and the own ID. Never fails. */
 void hy_dht_msg_init(const struct hy_dht *d, struct hy_msg *m, unsigned type,
     uint32_t txid);
+/* hy_rtable_heard, plus the hand-over check when a contact is ADDED. */
 void hy_dht_heard(struct hy_dht *d, const struct hy_id *id,
     const struct hy_addr *addr, enum hy_rtable_how how, uint64_t now_ms);
+/* A `want` field as a family mask (bit 0 IPv4, bit 1 IPv6; 0 = from's). */
 unsigned hy_dht_want_mask(unsigned want, const struct hy_addr *from);
+/* Is a's family in mask? */
 bool hy_dht_family_ok(unsigned mask, const struct hy_addr *a);
 
-/* dht-serve.c */
+/* ---- dht-serve.c ---- */
+
+/* Answer one request through host->reply (see dht-serve.c). */
 void hy_dht_serve(struct hy_dht *d, const struct hy_msg *req,
     const struct hy_addr *from, const struct hy_id *from_id, uint64_t now_ms);
 
-/* dht-ops.c */
+/* ---- dht-ops.c ---- */
+
+/*
+ * A free op slot set up for kind and key (phase LOOKUP, no lookup yet),
+ * with its handle in *handle (may be NULL); NULL when max_ops (or
+ * max_maint_ops for internal kinds) are alive.
+ */
 struct hy_dht_op *hy_dht_op_alloc(struct hy_dht *d, enum hy_dht_kind kind,
     const struct hy_id *key, uint64_t now_ms, uint64_t *handle);
+/* (Re)create op's lookup, seeded from the table. 0, HY_ENOMEM, HY_EINVAL. */
 int hy_dht_op_lookup(struct hy_dht *d, struct hy_dht_op *op, uint64_t now_ms);
+/*
+ * hy_dht_op_lookup then pump; on failure the op is released. Returns 0 or
+ * the lookup's error.
+ */
 int hy_dht_op_start(struct hy_dht *d, struct hy_dht_op *op, uint64_t now_ms);
+/* Send what op's lookup wants; may finish (and release) op. */
 void hy_dht_op_pump(struct hy_dht *d, struct hy_dht_op *op, uint64_t now_ms);
+/* Free op's slot and everything it owns; no callback. */
 void hy_dht_op_release(struct hy_dht *d, struct hy_dht_op *op);
+/* The outcome of a LOOKUP, STORE or BOOT request p (stale ones ignored). */
 void hy_dht_op_response(struct hy_dht *d, const struct hy_dht_pend *p, int err,
     const struct hy_msg *reply, const struct hy_addr *from, uint64_t now_ms);
+/* Timeouts of op's lookup, or a permanent put's next round. */
 void hy_dht_op_tick(struct hy_dht *d, struct hy_dht_op *op, uint64_t now_ms);
+/* When op needs hy_dht_op_tick next; UINT64_MAX for never. */
 uint64_t hy_dht_op_deadline(const struct hy_dht_op *op);
+/* Fire the final callbacks of ops in HY_DP_DONE. Not reentrant (guarded). */
 void hy_dht_flush(struct hy_dht *d);
+/* Deep copy of v (data and salt into one buffer). 0 or HY_ENOMEM. */
 int hy_dht_val_copy(struct hy_dht_val *dst, const struct hy_value *v);
 
-/* dht-maint.c */
+/* ---- dht-maint.c ---- */
+
+/* Hand-overs, pings, bucket refresh, replication due at now_ms. */
 void hy_dht_maint(struct hy_dht *d, uint64_t now_ms);
+/* The outcome of a PING or hand-over request. */
 void hy_dht_maint_response(struct hy_dht *d, const struct hy_dht_pend *p,
     int err, const struct hy_msg *reply, const struct hy_addr *from,
     uint64_t now_ms);
+/* id entered the table at addr: queue the stored keys it should hold. */
 void hy_dht_handover_check(struct hy_dht *d, const struct hy_id *id,
     const struct hy_addr *addr, uint64_t now_ms);
 
