@@ -13,10 +13,11 @@
  * when values and contacts do not fit together the contacts go first
  * (PROTOCOL.md allows empty nodes when values are returned).
  *
- * Writes (STORE, ANNOUNCE_PEER) need a token issued to the same node ID and
- * IP (dht.c); a mutable value must be keyed SHA-256(owner || salt) and
- * carry a valid BEP 44-style signature over hy_value_tbs. The store is
- * charged to the requester (its quota per source).
+ * Writes need a token issued to the same node ID and IP (dht.c): STORE one
+ * from a VALUES reply, ANNOUNCE_PEER one from a PEERS reply; a mutable value
+ * must be keyed SHA-256(owner || salt) and carry a valid BEP 44-style signature
+ * over hy_value_tbs. The store is charged to the requester (its quota per
+ * source).
  */
 #include "config.h"
 
@@ -98,7 +99,8 @@ serve_find_value(struct hy_dht *d, const struct hy_msg *req,
 	rep = malloc(sizeof(*rep));
 	buf = malloc(cap);
 	if (rep == NULL || buf == NULL ||
-	    hy_dht_token(d, from_id, from, now_ms, tok) != HY_OK) {
+	    hy_dht_token(d, HY_MSG_VALUES, from_id, from, now_ms, tok) !=
+	        HY_OK) {
 		send_error(d, req, from, from_id, HY_WERR_INTERNAL);
 		goto out;
 	}
@@ -209,8 +211,8 @@ serve_store(struct hy_dht *d, const struct hy_msg *req,
 	uint32_t ttl;
 	int err;
 
-	if (!hy_dht_token_ok(d, from_id, from, b->token.ptr, b->token.len,
-	        now_ms)) {
+	if (!hy_dht_token_ok(d, HY_MSG_VALUES, from_id, from, b->token.ptr,
+	        b->token.len, now_ms)) {
 		send_error(d, req, from, from_id, HY_WERR_BAD_TOKEN);
 		return;
 	}
@@ -287,8 +289,8 @@ serve_announce(struct hy_dht *d, const struct hy_msg *req,
 	struct hy_msg rep;
 	int err;
 
-	if (!hy_dht_token_ok(d, from_id, from, b->token.ptr, b->token.len,
-	        now_ms)) {
+	if (!hy_dht_token_ok(d, HY_MSG_PEERS, from_id, from, b->token.ptr,
+	        b->token.len, now_ms)) {
 		send_error(d, req, from, from_id, HY_WERR_BAD_TOKEN);
 		return;
 	}
@@ -319,7 +321,8 @@ serve_get_peers(struct hy_dht *d, const struct hy_msg *req,
 	rep = malloc(sizeof(*rep));
 	buf = malloc(cap);
 	if (rep == NULL || buf == NULL ||
-	    hy_dht_token(d, from_id, from, now_ms, tok) != HY_OK) {
+	    hy_dht_token(d, HY_MSG_PEERS, from_id, from, now_ms, tok) !=
+	        HY_OK) {
 		send_error(d, req, from, from_id, HY_WERR_INTERNAL);
 		goto out;
 	}

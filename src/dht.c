@@ -16,11 +16,12 @@
  * the matching hy_dht_on_response (or hy_dht_free).
  *
  * Tokens (PROTOCOL.md §5.5, BEP 5). token = the first HY_DHT_TOKEN_LEN
- * bytes of SHA-256(secret || epoch || requester ID || family || IP), epoch
- * = now / token_rotate_ms. The current and the previous epoch are
- * accepted, so a token lives between one and two rotation periods (5..10
- * minutes by default), bound to the requester's ID and IP address. No state
- * is kept per token.
+ * bytes of SHA-256(secret || type || epoch || requester ID || family ||
+ * IP), type being the reply that carries it (VALUES tokens are good for
+ * STORE, PEERS tokens for ANNOUNCE_PEER), epoch = now / token_rotate_ms. The
+ * current and the previous epoch are accepted, so a token lives between one and
+ * two rotation periods (5..10 minutes by default), bound to the requester's ID
+ * and IP address. No state is kept per token.
  *
  * Rtable feeding: every request heard is hy_rtable_heard(QUERY); every
  * reply to one of our requests (ERROR included: the peer is alive) is
@@ -370,15 +371,16 @@ hy_dht_next_deadline(const struct hy_dht *d)
  */
 
 static int
-token_at(const struct hy_dht *d, const struct hy_id *id,
+token_at(const struct hy_dht *d, unsigned type, const struct hy_id *id,
     const struct hy_addr *ip, uint64_t epoch, uint8_t out[HY_DHT_TOKEN_LEN])
 {
-	uint8_t e[8], h[HY_SHA256_LEN];
+	uint8_t e[9], h[HY_SHA256_LEN];
 	struct hy_span v[5];
 	int err;
 
+	e[0] = (uint8_t)type;
 	for (int i = 0; i < 8; i++)
-		e[i] = (uint8_t)(epoch >> (56 - 8 * i));
+		e[1 + i] = (uint8_t)(epoch >> (56 - 8 * i));
 	v[0] = (struct hy_span){ d->secret, sizeof(d->secret) };
 	v[1] = (struct hy_span){ e, sizeof(e) };
 	v[2] = (struct hy_span){ id->b, HY_ID_LEN };
@@ -391,14 +393,14 @@ token_at(const struct hy_dht *d, const struct hy_id *id,
 }
 
 int
-hy_dht_token(const struct hy_dht *d, const struct hy_id *id,
+hy_dht_token(const struct hy_dht *d, unsigned type, const struct hy_id *id,
     const struct hy_addr *ip, uint64_t now_ms, uint8_t out[HY_DHT_TOKEN_LEN])
 {
-	return token_at(d, id, ip, now_ms / d->cfg.token_rotate_ms, out);
+	return token_at(d, type, id, ip, now_ms / d->cfg.token_rotate_ms, out);
 }
 
 bool
-hy_dht_token_ok(const struct hy_dht *d, const struct hy_id *id,
+hy_dht_token_ok(const struct hy_dht *d, unsigned type, const struct hy_id *id,
     const struct hy_addr *ip, const uint8_t *tok, size_t len, uint64_t now_ms)
 {
 	uint8_t t[HY_DHT_TOKEN_LEN];
@@ -406,10 +408,10 @@ hy_dht_token_ok(const struct hy_dht *d, const struct hy_id *id,
 
 	if (tok == NULL || len != HY_DHT_TOKEN_LEN)
 		return false;
-	if (token_at(d, id, ip, e, t) == HY_OK &&
+	if (token_at(d, type, id, ip, e, t) == HY_OK &&
 	    hy_ct_eq(t, tok, HY_DHT_TOKEN_LEN))
 		return true;
-	return e > 0 && token_at(d, id, ip, e - 1, t) == HY_OK &&
+	return e > 0 && token_at(d, type, id, ip, e - 1, t) == HY_OK &&
 	    hy_ct_eq(t, tok, HY_DHT_TOKEN_LEN);
 }
 

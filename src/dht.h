@@ -267,13 +267,17 @@ size_t hy_dht_ops_alive(const struct hy_dht *dht);
 size_t hy_dht_pending(const struct hy_dht *dht);
 
 /*
- * The write token this node gives requester (id, ip) at now_ms, and
- * whether a token is valid (current or previous epoch). For tests and the
- * facade. Return 0 / true, or HY_ECRYPTO.
+ * The write token this node gives requester (id, ip) at now_ms in a reply
+ * of type (HY_MSG_VALUES: good for STORE; HY_MSG_PEERS: for
+ * ANNOUNCE_PEER), and whether a token is valid (current or previous
+ * rotation epoch). For tests and the facade. Return 0 / true, or
+ * HY_ECRYPTO / false.
  */
-int hy_dht_token(const struct hy_dht *dht, const struct hy_id *id,
-    const struct hy_addr *ip, uint64_t now_ms, uint8_t out[HY_DHT_TOKEN_LEN]);
-bool hy_dht_token_ok(const struct hy_dht *dht, const struct hy_id *id,
-    const struct hy_addr *ip, const uint8_t *tok, size_t len, uint64_t now_ms);
+int hy_dht_token(const struct hy_dht *dht, unsigned type,
+    const struct hy_id *id, const struct hy_addr *ip, uint64_t now_ms,
+    uint8_t out[HY_DHT_TOKEN_LEN]);
+bool hy_dht_token_ok(const struct hy_dht *dht, unsigned type,
+    const struct hy_id *id, const struct hy_addr *ip, const uint8_t *tok,
+    size_t len, uint64_t now_ms);
 
 #endif /* HY_DHT_H */

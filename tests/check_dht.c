@@ -544,6 +544,14 @@ START_TEST(test_dht_serve_announce_get_peers)
 	m.body.announce_peer.port = 7000;
 	r = ask(&f, &m, &b, &ba);
 	ck_assert_uint_eq(r->body.error.code, HY_WERR_BAD_TOKEN);
+	/* A VALUES token is not an ANNOUNCE_PEER token. */
+	get_token(&f, &b, &ba, &key, tok);
+	mkreq(&f, &m, HY_MSG_ANNOUNCE_PEER, &b);
+	m.body.announce_peer.key = key;
+	m.body.announce_peer.token.ptr = tok;
+	m.body.announce_peer.token.len = sizeof(tok);
+	r = ask(&f, &m, &b, &ba);
+	ck_assert_uint_eq(r->body.error.code, HY_WERR_BAD_TOKEN);
 	mkreq(&f, &m, HY_MSG_GET_PEERS, &b);
 	m.body.get_peers.key = key;
 	r = ask(&f, &m, &b, &ba);
