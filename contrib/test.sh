@@ -81,6 +81,22 @@ if [ "${HY_QUICK:-0}" != 1 ]; then
 	fi
 	cd "$top"
 
+	stage "example program against the installed library"
+	stage_dir=$(mktemp -d "${TMPDIR:-/tmp}/hypha-install.XXXXXX")
+	prefix="$stage_dir/usr"
+	if (cd build-vg && "$top/configure" -q --prefix="$prefix" >/dev/null &&
+	    make -s -j"$jobs" install >/dev/null 2>&1) &&
+	    PKG_CONFIG_PATH="$prefix/lib/pkgconfig" cc -o "$stage_dir/fileshare" \
+	        "$top/contrib/examples/fileshare.c" \
+	        $(PKG_CONFIG_PATH="$prefix/lib/pkgconfig" pkg-config --cflags \
+	            --libs libhypha libevent) &&
+	    LD_LIBRARY_PATH="$prefix/lib" "$stage_dir/fileshare"; then
+		P=$((P + 1))
+	else
+		fail "example program"
+	fi
+	rm -rf "$stage_dir"
+
 	stage "make distcheck"
 	cd build
 	if make -j"$jobs" distcheck >distcheck.out 2>&1; then

@@ -83,6 +83,140 @@ typedef void hy_log_cb(enum hy_log_level level, const char *msg, void *arg);
 /* Length in bytes of a node ID and of a DHT key. */
 #define HY_ID_LEN 32
 
+/* ------------------------------------------------------------------ */
+/* Configuration                                                       */
+/* ------------------------------------------------------------------ */
+
+struct hy_config;
+
+/* A configuration with every option at its default; NULL if out of memory. */
+HY_EXPORT struct hy_config *hy_config_new(void);
+HY_EXPORT void hy_config_free(struct hy_config *cfg);
+
+/*
+ * Set an option by name, as hyphad spells its long options and config-file
+ * keys ("listen", "seed", "network", "state-dir", "k", ...); repeatable
+ * options ("listen", "seed") add a value per call. Returns 0 or a negative
+ * hy_err with a one-line reason in err (which may be NULL).
+ */
+HY_EXPORT int hy_config_set(struct hy_config *cfg, const char *name,
+    const char *value, char *err, size_t errlen);
+
+/* Log through cb (NULL: discard) every line up to max_level. */
+HY_EXPORT void hy_config_set_log(struct hy_config *cfg, hy_log_cb *cb,
+    void *arg, enum hy_log_level max_level);
+
+/* Call cb with every option's effective value; stops on non-zero. */
+HY_EXPORT int hy_config_foreach(const struct hy_config *cfg,
+    int (*cb)(const char *name, const char *value, void *arg), void *arg);
+
+/* ------------------------------------------------------------------ */
+/* Node                                                                */
+/* ------------------------------------------------------------------ */
+
+struct event_base;
+struct hy_node;
+
+/*
+ * A node on the caller's event_base. The configuration is copied. Loads
+ * (or creates) the identity in the state directory, or makes a throwaway
+ * one without a state directory. NULL on failure, with the reason in err.
+ */
+HY_EXPORT struct hy_node *hy_node_new(struct event_base *base,
+    const struct hy_config *cfg, char *err, size_t errlen);
+
+/* Bind the sockets and join through the seeds. 0 or a negative hy_err. */
+HY_EXPORT int hy_node_start(struct hy_node *n, char *err, size_t errlen);
+
+/*
+ * Leave: pending operations complete with HY_ECANCELED, sockets close.
+ * The node can be started again. Freeing stops it first. NULL is a no-op.
+ */
+HY_EXPORT void hy_node_stop(struct hy_node *n);
+HY_EXPORT void hy_node_free(struct hy_node *n);
+
+/* The node ID (HY_ID_LEN bytes). */
+HY_EXPORT void hy_node_id(const struct hy_node *n, uint8_t id[HY_ID_LEN]);
+
+/*
+ * The bound address of a family (4 or 6) as "a.b.c.d:port" / "[v6]:port",
+ * written to buf; returns buf, or NULL if the node has no such socket.
+ */
+HY_EXPORT const char *hy_node_addr(const struct hy_node *n, int family,
+    char *buf, size_t len);
+
+/* Has the node heard back from at least one peer (joined the overlay)? */
+HY_EXPORT int hy_node_joined(const struct hy_node *n);
+
+/* What a get delivers, per value (borrowed for the callback). */
+struct hy_value_info {
+	const void *data;
+	size_t len;
+	uint64_t id; /* value id: distinguishes values under one key */
+	uint32_t ttl_s;
+};
+
+/* put / announce finished: err 0 and stored_on >= 1, or an error
+ * (HY_EUNREACHABLE: no node took it; HY_ECANCELED). */
+typedef void hy_put_cb(void *arg, int err, unsigned stored_on);
+
+/*
+ * get: called once per value (err 0, v set), then once with v NULL and the
+ * final status: 0 (found), HY_ENOENT (the closest nodes have nothing),
+ * HY_EUNREACHABLE (nobody answered), HY_ETIMEDOUT, HY_ECANCELED.
+ */
+typedef void hy_get_cb(void *arg, int err, const struct hy_value_info *v);
+
+/* A peer for a content key, as get_peers reports it. */
+struct hy_peer_info {
+	int family; /* 4 or 6 */
+	uint8_t ip[16]; /* network order; IPv4 in ip[0..3] */
+	uint16_t port; /* host order */
+	char text[56]; /* "a.b.c.d:port" or "[v6]:port" */
+};
+
+/* get_peers: batches of peers (err 0), then n == 0 and a final status as
+ * for hy_get_cb. */
+typedef void hy_peers_cb(void *arg, int err, const struct hy_peer_info *peers,
+    size_t n);
+
+struct hy_put_opts {
+	uint32_t ttl_s; /* 0: the configured default */
+	int permanent; /* republish until cancelled */
+	uint64_t value_id; /* 0: derived from the data */
+};
+
+/*
+ * Store data under key on the closest nodes. Callbacks never fire inside
+ * the call that starts the operation. On success returns 0 and sets
+ * *handle (for hy_node_cancel; may be NULL); otherwise a negative hy_err
+ * and the callback will not fire.
+ */
+HY_EXPORT int hy_node_put(struct hy_node *n, const uint8_t key[HY_ID_LEN],
+    const void *data, size_t len, const struct hy_put_opts *opts, hy_put_cb *cb,
+    void *arg, uint64_t *handle);
+HY_EXPORT int hy_node_get(struct hy_node *n, const uint8_t key[HY_ID_LEN],
+    hy_get_cb *cb, void *arg, uint64_t *handle);
+
+/* BEP 5: announce that this node serves key on port (0: its own port). */
+HY_EXPORT int hy_node_announce(struct hy_node *n, const uint8_t key[HY_ID_LEN],
+    uint16_t port, hy_put_cb *cb, void *arg, uint64_t *handle);
+HY_EXPORT int hy_node_get_peers(struct hy_node *n, const uint8_t key[HY_ID_LEN],
+    hy_peers_cb *cb, void *arg, uint64_t *handle);
+
+/* Cancel an operation (a permanent put stops being republished); its
+ * callback does not fire afterwards. 0 or HY_ENOENT. */
+HY_EXPORT int hy_node_cancel(struct hy_node *n, uint64_t handle);
+
+/* Call cb(name, value) for every counter ("rtable.contacts",
+ * "transport.bad_signature", ...); stops on non-zero. */
+HY_EXPORT int hy_node_stats(const struct hy_node *n,
+    int (*cb)(const char *name, uint64_t value, void *arg), void *arg);
+
+/* SHA-256 of a string: how the daemon and the CLI turn names into keys. */
+HY_EXPORT void hy_key_from_string(const char *s, size_t len,
+    uint8_t key[HY_ID_LEN]);
+
 #ifdef __cplusplus
 }
 #endif

@@ -154,8 +154,10 @@ hy_rpc_complete(struct hy_rpc *r, const struct hy_msg *msg,
 	uint8_t key[4];
 	size_t slot;
 	struct hy_rpc_pending *p;
+	struct hy_from f;
 	hy_rpc_done_cb *cb;
 	void *cbarg;
+	bool tls;
 
 	memcpy(key, &msg->txid, sizeof(key));
 	slot = hy_lru_get(r->by_txid, key, false);
@@ -164,7 +166,13 @@ hy_rpc_complete(struct hy_rpc *r, const struct hy_msg *msg,
 		return;
 	}
 	p = &r->pend[slot];
-	if (!hy_addr_eq(&p->to, &from->addr) ||
+	/*
+	 * Over TLS the connection may be one the answering node dialled (a
+	 * reply too large for a datagram), so its source is an ephemeral TCP
+	 * port: the authenticated node ID is what must match there.
+	 */
+	tls = from->path == HY_PATH_TLS;
+	if ((tls ? !p->has_id : !hy_addr_eq(&p->to, &from->addr)) ||
 	    (p->has_id && !hy_id_eq(&p->to_id, &from->id)) ||
 	    (msg->type != hy_msg_peer_type(p->req_type) &&
 	        msg->type != HY_MSG_ERROR)) {
@@ -172,12 +180,16 @@ hy_rpc_complete(struct hy_rpc *r, const struct hy_msg *msg,
 		return;
 	}
 	/* it saw our transaction id: the address receives our packets */
-	hy_transport_validated(r->tr, &from->addr);
+	if (!tls)
+		hy_transport_validated(r->tr, &from->addr);
+	/* report the reply as coming from the address we asked */
+	f = *from;
+	f.addr = p->to;
 	cb = p->cb;
 	cbarg = p->arg;
 	r->st.replies++;
 	hy_rpc_forget(r, slot);
-	cb(cbarg, HY_OK, msg, from);
+	cb(cbarg, HY_OK, msg, &f);
 }
 
 static void

@@ -1,0 +1,60 @@
+/*
+ * node-internal.h: the node's state, shared by node.c (lifecycle, host
+ * side of the DHT boundary) and node-ops.c (the public operations).
+ */
+#ifndef HY_NODE_INTERNAL_H
+#define HY_NODE_INTERNAL_H
+
+#include <stdint.h>
+
+#include "conf.h"
+#include "dht.h"
+#include "hypha.h"
+#include "log.h"
+#include "rpc.h"
+
+struct event;
+struct hy_ident;
+
+#define HY_NODE_OPS 256
+
+enum hy_node_opkind { OP_FREE = 0, OP_PUT, OP_GET, OP_PEERS };
+
+struct hy_node_op {
+	struct hy_node *n;
+	enum hy_node_opkind kind;
+	uint64_t handle;
+	union {
+		hy_put_cb *put;
+		hy_get_cb *get;
+		hy_peers_cb *peers;
+	} cb;
+	void *arg;
+};
+
+struct hy_node_call {
+	struct hy_node *n;
+	uint64_t cookie;
+};
+
+struct hy_node {
+	struct event_base *base;
+	struct hy_config cfg;
+	struct hy_log log;
+	struct hy_ident *ident;
+	struct hy_rpc *rpc;
+	struct hy_dht *dht;
+	struct event *tick;
+	const struct hy_from *cur_from; /* request being served, if any */
+	struct hy_addr seeds[HY_CFG_MAX_SEEDS];
+	size_t n_seeds;
+	uint64_t next_boot_ms, boot_backoff_ms;
+	struct hy_node_op ops[HY_NODE_OPS];
+};
+
+/* Monotonic milliseconds. */
+uint64_t hy_node_now(void);
+/* Re-arm the DHT timer after an entry point. */
+void hy_node_resched(struct hy_node *n);
+
+#endif /* HY_NODE_INTERNAL_H */

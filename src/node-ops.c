@@ -1,0 +1,323 @@
+/*
+ * node-ops.c: the public operations (put, get, announce, get_peers,
+ * cancel, stats), translated to the DHT's and back.
+ *
+ * Each operation holds a slot in the node's fixed table until its final
+ * callback (or its cancellation), so the context the DHT calls back with
+ * is always valid and never leaks. Statuses map to hy_err codes: found 0,
+ * not found HY_ENOENT, nobody answered HY_EUNREACHABLE, HY_ETIMEDOUT,
+ * HY_ECANCELED.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "crypto.h"
+#include "node-internal.h"
+
+static struct hy_node_op *
+hy_node_op_new(struct hy_node *n, enum hy_node_opkind kind, void *arg)
+{
+	for (size_t i = 0; i < HY_NODE_OPS; i++)
+		if (n->ops[i].kind == OP_FREE) {
+			memset(&n->ops[i], 0, sizeof(n->ops[i]));
+			n->ops[i].n = n;
+			n->ops[i].kind = kind;
+			n->ops[i].arg = arg;
+			return &n->ops[i];
+		}
+	return NULL;
+}
+
+static int
+hy_node_status_err(enum hy_dht_status st)
+{
+	switch (st) {
+	case HY_DHT_FOUND:
+	case HY_DHT_ITEM:
+		return HY_OK;
+	case HY_DHT_NOT_FOUND:
+		return HY_ENOENT;
+	case HY_DHT_NO_PEERS:
+		return HY_EUNREACHABLE;
+	case HY_DHT_TIMED_OUT:
+		return HY_ETIMEDOUT;
+	case HY_DHT_CANCELED:
+		return HY_ECANCELED;
+	}
+	return HY_EINVAL;
+}
+
+static void
+hy_node_put_done(void *arg, int err, unsigned stored_on,
+    const struct hy_dht_op_info *info)
+{
+	struct hy_node_op *op = arg;
+	hy_put_cb *cb = op->cb.put;
+	void *cbarg = op->arg;
+
+	(void)info;
+	op->kind = OP_FREE;
+	cb(cbarg, err, stored_on);
+}
+
+static void
+hy_node_get_item(void *arg, const struct hy_value *v, enum hy_dht_status status,
+    const struct hy_dht_op_info *info)
+{
+	struct hy_node_op *op = arg;
+	hy_get_cb *cb = op->cb.get;
+	void *cbarg = op->arg;
+
+	(void)info;
+	if (v != NULL) {
+		struct hy_value_info vi = { v->data.ptr, v->data.len, v->id,
+			(uint32_t)v->ttl_s };
+
+		cb(cbarg, HY_OK, &vi);
+		return;
+	}
+	op->kind = OP_FREE;
+	cb(cbarg, hy_node_status_err(status), NULL);
+}
+
+static void
+hy_node_peers_item(void *arg, const struct hy_addr *peers, size_t n,
+    enum hy_dht_status status, const struct hy_dht_op_info *info)
+{
+	struct hy_node_op *op = arg;
+	hy_peers_cb *cb = op->cb.peers;
+	void *cbarg = op->arg;
+	struct hy_peer_info out[32];
+
+	(void)info;
+	while (peers != NULL && n > 0) {
+		size_t m = n < 32 ? n : 32;
+
+		for (size_t i = 0; i < m; i++) {
+			memset(&out[i], 0, sizeof(out[i]));
+			out[i].family = peers[i].family;
+			memcpy(out[i].ip, peers[i].ip, 16);
+			out[i].port = peers[i].port;
+			hy_addr_format(&peers[i], out[i].text,
+			    sizeof(out[i].text));
+		}
+		cb(cbarg, HY_OK, out, m);
+		peers += m;
+		n -= m;
+	}
+	if (status == HY_DHT_ITEM)
+		return;
+	op->kind = OP_FREE;
+	cb(cbarg, hy_node_status_err(status), NULL, 0);
+}
+
+/* Common tail of the operations: record the handle or free the slot. */
+static int
+hy_node_op_started(struct hy_node *n, struct hy_node_op *op, int rc,
+    uint64_t dh, uint64_t *handle)
+{
+	if (rc != HY_OK) {
+		op->kind = OP_FREE;
+		return rc;
+	}
+	op->handle = dh;
+	if (handle != NULL)
+		*handle = dh;
+	hy_node_resched(n);
+	return HY_OK;
+}
+
+int
+hy_node_put(struct hy_node *n, const uint8_t key[HY_ID_LEN], const void *data,
+    size_t len, const struct hy_put_opts *opts, hy_put_cb *cb, void *arg,
+    uint64_t *handle)
+{
+	struct hy_node_op *op;
+	struct hy_value v;
+	struct hy_id k;
+	uint8_t h[HY_SHA256_LEN];
+	uint64_t dh = 0;
+	int rc;
+
+	if (n->dht == NULL)
+		return HY_ESTATE;
+	if (cb == NULL || (data == NULL && len > 0))
+		return HY_EINVAL;
+	memset(&v, 0, sizeof(v));
+	v.data.ptr = data;
+	v.data.len = len;
+	v.ttl_s =
+	    opts != NULL && opts->ttl_s != 0 ? opts->ttl_s : n->cfg.value_ttl_s;
+	if (opts != NULL && opts->value_id != 0) {
+		v.id = opts->value_id;
+	} else {
+		/* the same data under the same key is the same value */
+		rc = hy_sha256(data, len, h);
+		if (rc != HY_OK)
+			return rc;
+		memcpy(&v.id, h, sizeof(v.id));
+		v.id &= ~(uint64_t)0 >> 1; /* keep clear of reserved ids */
+	}
+	memcpy(k.b, key, HY_ID_LEN);
+	op = hy_node_op_new(n, OP_PUT, arg);
+	if (op == NULL)
+		return HY_EFULL;
+	op->cb.put = cb;
+	rc = hy_dht_put(n->dht, &k, &v, opts != NULL && opts->permanent,
+	    hy_node_put_done, op, hy_node_now(), &dh);
+	return hy_node_op_started(n, op, rc, dh, handle);
+}
+
+int
+hy_node_get(struct hy_node *n, const uint8_t key[HY_ID_LEN], hy_get_cb *cb,
+    void *arg, uint64_t *handle)
+{
+	struct hy_node_op *op;
+	struct hy_id k;
+	uint64_t dh = 0;
+	int rc;
+
+	if (n->dht == NULL)
+		return HY_ESTATE;
+	if (cb == NULL)
+		return HY_EINVAL;
+	memcpy(k.b, key, HY_ID_LEN);
+	op = hy_node_op_new(n, OP_GET, arg);
+	if (op == NULL)
+		return HY_EFULL;
+	op->cb.get = cb;
+	rc = hy_dht_get(n->dht, &k, hy_node_get_item, op, hy_node_now(), &dh);
+	return hy_node_op_started(n, op, rc, dh, handle);
+}
+
+int
+hy_node_announce(struct hy_node *n, const uint8_t key[HY_ID_LEN], uint16_t port,
+    hy_put_cb *cb, void *arg, uint64_t *handle)
+{
+	struct hy_node_op *op;
+	struct hy_id k;
+	uint64_t dh = 0;
+	int rc;
+
+	if (n->dht == NULL)
+		return HY_ESTATE;
+	if (cb == NULL)
+		return HY_EINVAL;
+	memcpy(k.b, key, HY_ID_LEN);
+	op = hy_node_op_new(n, OP_PUT, arg);
+	if (op == NULL)
+		return HY_EFULL;
+	op->cb.put = cb;
+	rc = hy_dht_announce(n->dht, &k, port, false, hy_node_put_done, op,
+	    hy_node_now(), &dh);
+	return hy_node_op_started(n, op, rc, dh, handle);
+}
+
+int
+hy_node_get_peers(struct hy_node *n, const uint8_t key[HY_ID_LEN],
+    hy_peers_cb *cb, void *arg, uint64_t *handle)
+{
+	struct hy_node_op *op;
+	struct hy_id k;
+	uint64_t dh = 0;
+	int rc;
+
+	if (n->dht == NULL)
+		return HY_ESTATE;
+	if (cb == NULL)
+		return HY_EINVAL;
+	memcpy(k.b, key, HY_ID_LEN);
+	op = hy_node_op_new(n, OP_PEERS, arg);
+	if (op == NULL)
+		return HY_EFULL;
+	op->cb.peers = cb;
+	rc = hy_dht_get_peers(n->dht, &k, hy_node_peers_item, op, hy_node_now(),
+	    &dh);
+	return hy_node_op_started(n, op, rc, dh, handle);
+}
+
+int
+hy_node_cancel(struct hy_node *n, uint64_t handle)
+{
+	if (n->dht == NULL)
+		return HY_ENOENT;
+	for (size_t i = 0; i < HY_NODE_OPS; i++)
+		if (n->ops[i].kind != OP_FREE && n->ops[i].handle == handle) {
+			int rc = hy_dht_cancel(n->dht, handle);
+
+			n->ops[i].kind = OP_FREE;
+			return rc;
+		}
+	return HY_ENOENT;
+}
+
+int
+hy_node_stats(const struct hy_node *n,
+    int (*cb)(const char *name, uint64_t value, void *arg), void *arg)
+{
+	struct hy_dht_stats ds;
+	struct hy_transport_stats ts;
+	struct hy_rpc_stats rs;
+	int rc = 0;
+
+	if (n->dht == NULL || n->rpc == NULL)
+		return 0;
+	hy_dht_get_stats(n->dht, hy_node_now(), &ds);
+	hy_transport_stats(hy_rpc_transport(n->rpc), &ts);
+	hy_rpc_stats(n->rpc, &rs);
+#define EMIT(name, v)                                                          \
+	do {                                                                   \
+		if (rc == 0)                                                   \
+			rc = cb(name, (uint64_t)(v), arg);                     \
+	} while (0)
+	EMIT("rtable.contacts", ds.rtable.contacts);
+	EMIT("rtable.good", ds.rtable.good);
+	EMIT("rtable.questionable", ds.rtable.questionable);
+	EMIT("rtable.bad", ds.rtable.bad);
+	EMIT("rtable.buckets", ds.rtable.buckets);
+	EMIT("rtable.replacements", ds.rtable.replacements);
+	EMIT("store.keys", ds.store.keys);
+	EMIT("store.values", ds.store.values);
+	EMIT("store.bytes", ds.store.bytes);
+	EMIT("store.peers", ds.store.peers);
+	EMIT("store.expired", ds.store.expired_values);
+	EMIT("store.refused_full",
+	    ds.store.refused_bytes + ds.store.refused_keys +
+	        ds.store.refused_values + ds.store.refused_per_key +
+	        ds.store.refused_per_source);
+	EMIT("dht.lookups", ds.lookups);
+	EMIT("dht.lookup_requests", ds.lookup_requests);
+	EMIT("dht.requests_sent", ds.requests_sent);
+	EMIT("dht.requests_failed", ds.requests_failed);
+	EMIT("dht.republished", ds.republished);
+	EMIT("dht.replications", ds.replications);
+	EMIT("dht.handovers", ds.handovers);
+	EMIT("rpc.calls", rs.calls);
+	EMIT("rpc.timeouts", rs.timeouts);
+	EMIT("rpc.retries", rs.retries);
+	EMIT("rpc.inflight", rs.inflight);
+	EMIT("transport.dgram_in", ts.dgram_in);
+	EMIT("transport.dgram_out", ts.dgram_out);
+	EMIT("transport.dtls_in", ts.dtls_in);
+	EMIT("transport.dtls_out", ts.dtls_out);
+	EMIT("transport.tls_in", ts.tls_in);
+	EMIT("transport.tls_out", ts.tls_out);
+	EMIT("transport.rate_limited", ts.rate_limited);
+	EMIT("transport.malformed", ts.malformed);
+	EMIT("transport.stale", ts.stale);
+	EMIT("transport.replayed", ts.replayed);
+	EMIT("transport.bad_signature", ts.bad_signature);
+	EMIT("transport.wrong_id", ts.wrong_id);
+	EMIT("transport.wrong_network", ts.wrong_network);
+	EMIT("transport.wrong_destination", ts.wrong_destination);
+	EMIT("transport.amp_limited", ts.amp_limited);
+	EMIT("transport.dtls_sessions", ts.dtls.sessions);
+	EMIT("transport.dtls_cookie_failures", ts.dtls.cookie_failures);
+	EMIT("transport.dtls_id_mismatch", ts.dtls.id_mismatch);
+	EMIT("transport.tls_oversize_frames", ts.tls.oversize_frames);
+	EMIT("transport.tls_id_mismatch", ts.tls.id_mismatch);
+#undef EMIT
+	return rc;
+}
