@@ -37,6 +37,19 @@ struct hy_node_call {
 	uint64_t cookie;
 };
 
+/* A permanent put this node made: saved in the state directory, re-put
+ * after a restart, republished by the DHT until cancelled. */
+#define HY_NODE_PERM_MAX 1024
+struct hy_node_perm {
+	bool used;
+	struct hy_id key;
+	uint64_t value_id;
+	uint8_t *data;
+	size_t len;
+	uint32_t ttl_s;
+	uint64_t handle; /* the DHT operation republishing it */
+};
+
 struct hy_node {
 	struct event_base *base;
 	struct hy_config cfg;
@@ -50,7 +63,20 @@ struct hy_node {
 	size_t n_seeds;
 	uint64_t next_boot_ms, boot_backoff_ms;
 	struct hy_node_op ops[HY_NODE_OPS];
+	int lock_fd; /* state directory lock, or -1 */
+	uint64_t next_save_ms;
+	struct hy_node_perm perm[HY_NODE_PERM_MAX];
 };
+
+/* node-state.c: the state directory. */
+int hy_node_state_open(struct hy_node *n, char *err, size_t errlen);
+void hy_node_state_restore(struct hy_node *n, uint64_t now);
+void hy_node_state_save(struct hy_node *n, uint64_t now);
+void hy_node_state_close(struct hy_node *n);
+/* Remember / forget a permanent put (for saving). */
+int hy_node_perm_add(struct hy_node *n, const struct hy_id *key,
+    const struct hy_value *v, uint64_t handle);
+void hy_node_perm_forget(struct hy_node *n, uint64_t handle);
 
 /* Monotonic milliseconds. */
 uint64_t hy_node_now(void);

@@ -167,6 +167,9 @@ hy_node_put(struct hy_node *n, const uint8_t key[HY_ID_LEN], const void *data,
 	op->cb.put = cb;
 	rc = hy_dht_put(n->dht, &k, &v, opts != NULL && opts->permanent,
 	    hy_node_put_done, op, hy_node_now(), &dh);
+	if (rc == HY_OK && opts != NULL && opts->permanent &&
+	    (rc = hy_node_perm_add(n, &k, &v, dh)) != HY_OK)
+		(void)hy_dht_cancel(n->dht, dh);
 	return hy_node_op_started(n, op, rc, dh, handle);
 }
 
@@ -248,7 +251,14 @@ hy_node_cancel(struct hy_node *n, uint64_t handle)
 			int rc = hy_dht_cancel(n->dht, handle);
 
 			n->ops[i].kind = OP_FREE;
+			hy_node_perm_forget(n, handle);
 			return rc;
+		}
+	/* a permanent put whose first round is over republishes on */
+	for (size_t i = 0; i < HY_NODE_PERM_MAX; i++)
+		if (n->perm[i].used && n->perm[i].handle == handle) {
+			hy_node_perm_forget(n, handle);
+			return hy_dht_cancel(n->dht, handle);
 		}
 	return HY_ENOENT;
 }

@@ -138,6 +138,8 @@ hy_node_on_tick(evutil_socket_t fd, short what, void *arg)
 		return;
 	hy_dht_tick(n->dht, now);
 	hy_node_maybe_boot(n, now);
+	if (now >= n->next_save_ms)
+		hy_node_state_save(n, now);
 	hy_node_resched(n);
 }
 
@@ -232,6 +234,7 @@ hy_node_new(struct event_base *base, const struct hy_config *cfg, char *err,
 	}
 	n->base = base;
 	n->cfg = *cfg;
+	n->lock_fd = -1;
 	hy_log_init(&n->log, cfg->log_cb, cfg->log_arg, cfg->log_level);
 	if (cfg->state_dir[0] != '\0')
 		rc = hy_ident_load_or_create(&n->ident, cfg->state_dir, err,
@@ -330,6 +333,9 @@ hy_node_start(struct hy_node *n, char *err, size_t errlen)
 	}
 	if (n->rpc != NULL)
 		return HY_ESTATE;
+	e = hy_node_state_open(n, err, errlen);
+	if (e != HY_OK)
+		return e;
 	hy_node_transport_config(n, &tc);
 	hy_rpc_config_default(&rc);
 	rc.timeout_ms = (uint32_t)n->cfg.rpc_timeout_ms;
@@ -337,8 +343,10 @@ hy_node_start(struct hy_node *n, char *err, size_t errlen)
 	rc.max_inflight = n->cfg.rpc_max_inflight;
 	n->rpc = hy_rpc_new(n->base, n->ident, &tc, &rc, hy_node_on_request, n,
 	    &e, err, errlen);
-	if (n->rpc == NULL)
+	if (n->rpc == NULL) {
+		hy_node_state_close(n);
 		return e;
+	}
 	hy_node_dht_config(n, &dc);
 	if ((e = hy_random_bytes(secret, sizeof(secret))) != HY_OK ||
 	    (e = hy_random_bytes(&seed, sizeof(seed))) != HY_OK ||
@@ -348,12 +356,13 @@ hy_node_start(struct hy_node *n, char *err, size_t errlen)
 		hy_wipe(secret, sizeof(secret));
 		hy_rpc_free(n->rpc);
 		n->rpc = NULL;
+		hy_node_state_close(n);
 		return e;
 	}
 	hy_wipe(secret, sizeof(secret));
 	n->boot_backoff_ms = 1000;
-	n->next_boot_ms = now;
-	hy_node_maybe_boot(n, now);
+	n->next_boot_ms = now + n->boot_backoff_ms;
+	hy_node_state_restore(n, now);
 	hy_node_resched(n);
 	{
 		char id[HY_ID_HEXLEN], a[HY_ADDR_STRLEN];
@@ -378,6 +387,7 @@ hy_node_stop(struct hy_node *n)
 	if (n == NULL || n->rpc == NULL)
 		return;
 	evtimer_del(n->tick);
+	hy_node_state_save(n, hy_node_now());
 	dht = n->dht;
 	n->dht = NULL; /* RPC completions after this only free contexts */
 	hy_dht_free(dht);
@@ -385,6 +395,7 @@ hy_node_stop(struct hy_node *n)
 	n->rpc = NULL;
 	for (size_t i = 0; i < HY_NODE_OPS; i++)
 		n->ops[i].kind = OP_FREE;
+	hy_node_state_close(n);
 }
 
 void

@@ -320,6 +320,50 @@ hy_tr_open_udp(struct hy_transport *tr, const struct hy_addr *a, int *err,
 	return u;
 }
 
+/*
+ * Bind the UDP sockets and the TLS listener on the same port number. With
+ * port 0 the kernel picks the UDP port, and the TCP port of that number
+ * may be held by some outgoing connection: then pick again (bounded).
+ */
+static int
+hy_tr_open_sockets(struct hy_transport *tr,
+    const struct hy_transport_config *cfg, int *err, char *errbuf,
+    size_t errlen)
+{
+	const struct hy_addr *first =
+	    cfg->listen4.family != 0 ? &cfg->listen4 : &cfg->listen6;
+	struct hy_tls_config tls = cfg->tls;
+	char s[HY_ADDR_STRLEN];
+
+	for (int attempt = 0; attempt < 16; attempt++) {
+		if (cfg->listen4.family != 0 &&
+		    (tr->udp4 = hy_tr_open_udp(tr, &cfg->listen4, err, errbuf,
+		         errlen)) == NULL)
+			return *err;
+		if (cfg->listen6.family != 0 &&
+		    (tr->udp6 = hy_tr_open_udp(tr, &cfg->listen6, err, errbuf,
+		         errlen)) == NULL)
+			return *err;
+		if (!cfg->tls_enable)
+			return HY_OK;
+		tls.listen =
+		    *hy_udp_local(tr->udp4 != NULL ? tr->udp4 : tr->udp6);
+		tr->tls = hy_tls_new(tr->base, tr->trctx, &tls, hy_tr_tls_recv,
+		    NULL, tr);
+		if (tr->tls != NULL)
+			return HY_OK;
+		hy_udp_free(tr->udp4);
+		hy_udp_free(tr->udp6);
+		tr->udp4 = tr->udp6 = NULL;
+		if (first->port != 0)
+			break;
+	}
+	*err = HY_EIO;
+	snprintf(errbuf, errlen, "cannot listen on TCP %s",
+	    hy_addr_format(&tls.listen, s, sizeof(s)));
+	return HY_EIO;
+}
+
 struct hy_transport *
 hy_transport_new(struct event_base *base, const struct hy_ident *ident,
     const struct hy_transport_config *cfg, hy_transport_recv_cb *recv,
@@ -365,35 +409,12 @@ hy_transport_new(struct event_base *base, const struct hy_ident *ident,
 		*err = HY_EINVAL;
 		goto fail;
 	}
-	if (cfg->listen4.family != 0 &&
-	    (tr->udp4 = hy_tr_open_udp(tr, &cfg->listen4, err, errbuf,
-	         errlen)) == NULL)
+	tr->encbuf =
+	    malloc(cfg->tls_enable ? cfg->tls.frame_cap : HY_DGRAM_MAX);
+	if (tr->encbuf == NULL)
 		goto fail;
-	if (cfg->listen6.family != 0 &&
-	    (tr->udp6 = hy_tr_open_udp(tr, &cfg->listen6, err, errbuf,
-	         errlen)) == NULL)
+	if (hy_tr_open_sockets(tr, cfg, err, errbuf, errlen) != HY_OK)
 		goto fail;
-	if (cfg->tls_enable) {
-		struct hy_tls_config tls = cfg->tls;
-		char s[HY_ADDR_STRLEN];
-
-		tls.listen =
-		    *hy_udp_local(tr->udp4 != NULL ? tr->udp4 : tr->udp6);
-		tr->encbuf = malloc(tls.frame_cap);
-		tr->tls = tr->encbuf == NULL ? NULL
-		                             : hy_tls_new(base, tr->trctx, &tls,
-		                                   hy_tr_tls_recv, NULL, tr);
-		if (tr->tls == NULL) {
-			*err = HY_EIO;
-			snprintf(errbuf, errlen, "cannot listen on TCP %s",
-			    hy_addr_format(&tls.listen, s, sizeof(s)));
-			goto fail;
-		}
-	} else {
-		tr->encbuf = malloc(HY_DGRAM_MAX);
-		if (tr->encbuf == NULL)
-			goto fail;
-	}
 	*err = HY_OK;
 	errbuf[0] = '\0';
 	return tr;

@@ -1,0 +1,221 @@
+/*
+ * check_node_restart.c: the state directory on real sockets (127.0.0.1):
+ * a restarted node keeps its ID and rejoins from its saved contacts while
+ * the seed is down; its permanent put survives; a second node on the same
+ * directory is refused; a corrupt state file is reported, not fatal.
+ */
+#include "config.h"
+
+#include <check.h>
+#include <event2/event.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "hypha.h"
+
+static struct event_base *base;
+static char dir[64];
+static int warnings;
+
+static void
+on_log(enum hy_log_level level, const char *msg, void *arg)
+{
+	(void)arg;
+	if (level <= HY_LOG_WARN && strstr(msg, "ignoring saved") != NULL)
+		warnings++;
+}
+
+static struct hy_node *
+node(const char *seed, const char *state, int *rc)
+{
+	struct hy_config *cfg = hy_config_new();
+	struct hy_node *n;
+	char err[256];
+
+	hy_config_set(cfg, "listen", "127.0.0.1:0", NULL, 0);
+	hy_config_set(cfg, "network", "restart-test", NULL, 0);
+	hy_config_set(cfg, "rpc-timeout-ms", "300", NULL, 0);
+	if (seed != NULL)
+		hy_config_set(cfg, "seed", seed, NULL, 0);
+	if (state != NULL)
+		hy_config_set(cfg, "state-dir", state, NULL, 0);
+	hy_config_set_log(cfg, on_log, NULL, HY_LOG_WARN);
+	n = hy_node_new(base, cfg, err, sizeof(err));
+	hy_config_free(cfg);
+	ck_assert_msg(n != NULL, "%s", err);
+	*rc = hy_node_start(n, err, sizeof(err));
+	return n;
+}
+
+static void
+spin(int ms)
+{
+	struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
+
+	event_base_loopexit(base, &tv);
+	event_base_dispatch(base);
+}
+
+struct res {
+	int final, err, values;
+};
+
+static void
+put_done(void *arg, int err, unsigned on)
+{
+	struct res *r = arg;
+
+	(void)on;
+	r->final = 1;
+	r->err = err;
+}
+
+static void
+got(void *arg, int err, const struct hy_value_info *v)
+{
+	struct res *r = arg;
+
+	if (v != NULL) {
+		r->values++;
+		return;
+	}
+	r->final = 1;
+	r->err = err;
+}
+
+static void
+wait_for(const int *flag, int ms)
+{
+	for (int i = 0; i < ms / 20 && !*flag; i++)
+		spin(20);
+}
+
+static void
+setup(void)
+{
+	snprintf(dir, sizeof(dir), "/tmp/hy-restart.XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	base = event_base_new();
+	warnings = 0;
+}
+
+static void
+teardown(void)
+{
+	char cmd[128];
+
+	event_base_free(base);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	ck_assert_int_eq(system(cmd), 0);
+}
+
+START_TEST(test_node_restart_rejoins_without_seed)
+{
+	struct hy_node *seed, *peers[4], *a, *again;
+	uint8_t id1[HY_ID_LEN], id2[HY_ID_LEN], key[HY_ID_LEN];
+	struct res p = { 0 }, g = { 0 };
+	char seedaddr[64], state[96];
+	int rc;
+
+	snprintf(state, sizeof(state), "%s/a", dir);
+	seed = node(NULL, NULL, &rc);
+	ck_assert_int_eq(rc, HY_OK);
+	hy_node_addr(seed, 4, seedaddr, sizeof(seedaddr));
+	for (int i = 0; i < 4; i++) {
+		peers[i] = node(seedaddr, NULL, &rc);
+		ck_assert_int_eq(rc, HY_OK);
+	}
+	a = node(seedaddr, state, &rc);
+	ck_assert_int_eq(rc, HY_OK);
+	for (int i = 0; i < 200 && !hy_node_joined(a); i++)
+		spin(20);
+	ck_assert(hy_node_joined(a));
+	spin(500); /* let the tables fill */
+	hy_node_id(a, id1);
+
+	/* a second node on the same directory is refused */
+	again = node(seedaddr, state, &rc);
+	ck_assert_int_eq(rc, HY_EEXIST);
+	hy_node_free(again);
+
+	/* a permanent put, then a clean stop: state is saved */
+	hy_key_from_string("survives", 8, key);
+	ck_assert_int_eq(hy_node_put(a, key, "v1", 2,
+	                     &(struct hy_put_opts){ .permanent = 1 }, put_done,
+	                     &p, NULL),
+	    HY_OK);
+	wait_for(&p.final, 5000);
+	ck_assert_int_eq(p.err, HY_OK);
+	hy_node_free(a);
+	ck_assert_int_eq(access(state, F_OK), 0);
+
+	/* the seed goes away; a comes back from its saved contacts */
+	hy_node_free(seed);
+	a = node(NULL, state, &rc);
+	ck_assert_int_eq(rc, HY_OK);
+	hy_node_id(a, id2);
+	ck_assert_mem_eq(id1, id2, HY_ID_LEN);
+	for (int i = 0; i < 250 && !hy_node_joined(a); i++)
+		spin(20);
+	ck_assert_msg(hy_node_joined(a), "no saved contact answered");
+	ck_assert_int_eq(hy_node_get(a, key, got, &g, NULL), HY_OK);
+	wait_for(&g.final, 10000);
+	ck_assert_int_eq(g.err, HY_OK);
+	ck_assert_int_ge(g.values, 1);
+	ck_assert_int_eq(warnings, 0);
+	hy_node_free(a);
+	for (int i = 0; i < 4; i++)
+		hy_node_free(peers[i]);
+}
+END_TEST
+
+START_TEST(test_node_corrupt_state_is_not_fatal)
+{
+	struct hy_node *a;
+	char state[96], path[128];
+	FILE *f;
+	int rc;
+
+	snprintf(state, sizeof(state), "%s/b", dir);
+	a = node(NULL, state, &rc); /* creates the directory and key */
+	ck_assert_int_eq(rc, HY_OK);
+	hy_node_free(a);
+	snprintf(path, sizeof(path), "%s/contacts", state);
+	f = fopen(path, "w");
+	ck_assert_ptr_nonnull(f);
+	fputs("hypha-contacts 1\nthis is not a contact\n", f);
+	fclose(f);
+	a = node(NULL, state, &rc);
+	ck_assert_int_eq(rc, HY_OK);
+	ck_assert_int_eq(warnings, 1);
+	hy_node_free(a);
+}
+END_TEST
+
+static Suite *
+restart_suite(void)
+{
+	Suite *s = suite_create("node-restart");
+	TCase *tc = tcase_create("state");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_node_restart_rejoins_without_seed);
+	tcase_add_test(tc, test_node_corrupt_state_is_not_fatal);
+	tcase_set_timeout(tc, 120);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner *sr = srunner_create(restart_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
