@@ -148,6 +148,26 @@ HY_EXPORT const char *hy_node_addr(const struct hy_node *n, int family,
 /* Has the node heard back from at least one peer (joined the overlay)? */
 HY_EXPORT int hy_node_joined(const struct hy_node *n);
 
+/* Where the node stands. */
+enum hy_node_status {
+	HY_NODE_STOPPED = 0,
+	HY_NODE_ALONE = 1, /* no seeds configured and no contacts */
+	HY_NODE_JOINING = 2, /* trying its saved contacts and seeds */
+	HY_NODE_SEEDS_DOWN = 3, /* every seed failed (retrying with backoff) */
+	HY_NODE_JOINED = 4
+};
+HY_EXPORT enum hy_node_status hy_node_status(const struct hy_node *n);
+HY_EXPORT const char *hy_node_status_str(enum hy_node_status st);
+
+/* Events, delivered from the event loop (never inside an API call). */
+enum hy_node_event {
+	HY_EVENT_JOINED = 1, /* the node heard back from the overlay */
+	HY_EVENT_ISOLATED = 2 /* it lost every contact that answered */
+};
+typedef void hy_node_event_cb(void *arg, enum hy_node_event ev);
+HY_EXPORT void hy_node_set_event_cb(struct hy_node *n, hy_node_event_cb *cb,
+    void *arg);
+
 /* What a get delivers, per value (borrowed for the callback). */
 struct hy_value_info {
 	const void *data;

@@ -15,6 +15,7 @@
 
 struct event;
 struct hy_ident;
+struct hy_seeds;
 
 #define HY_NODE_OPS 256
 
@@ -59,9 +60,12 @@ struct hy_node {
 	struct hy_dht *dht;
 	struct event *tick;
 	const struct hy_from *cur_from; /* request being served, if any */
-	struct hy_addr seeds[HY_CFG_MAX_SEEDS];
-	size_t n_seeds;
-	uint64_t next_boot_ms, boot_backoff_ms;
+	struct hy_seeds *seeds; /* resolves and retries the seed list */
+	bool seed_verdict_due; /* addresses delivered, verdict pending */
+	uint64_t seed_verdict_ms; /* when to judge the last attempt */
+	bool was_joined;
+	hy_node_event_cb *event_cb;
+	void *event_arg;
 	struct hy_node_op ops[HY_NODE_OPS];
 	int lock_fd; /* state directory lock, or -1 */
 	uint64_t next_save_ms;

@@ -128,7 +128,7 @@ hy_node_restore_put(const struct hy_state_put *p, void *arg)
 void
 hy_node_state_restore(struct hy_node *n, uint64_t now)
 {
-	struct hy_addr addrs[HY_NODE_PROBE_MAX + HY_CFG_MAX_SEEDS];
+	struct hy_addr addrs[HY_NODE_PROBE_MAX];
 	struct hy_probe_list l = { addrs, 0, HY_NODE_PROBE_MAX };
 	const char *dir = n->cfg.state_dir;
 	char err[512];
@@ -148,10 +148,9 @@ hy_node_state_restore(struct hy_node *n, uint64_t now)
 	if (l.n > 0)
 		hy_log_emit(&n->log, HY_LOG_INFO,
 		    "re-probing %zu saved contacts", l.n);
-	/* saved contacts first, then the seeds: whoever answers brings us in */
-	memcpy(addrs + l.n, n->seeds, n->n_seeds * sizeof(n->seeds[0]));
-	if (l.n + n->n_seeds > 0)
-		(void)hy_dht_bootstrap(n->dht, addrs, l.n + n->n_seeds, now);
+	/* saved contacts now; the seeds follow as soon as they resolve */
+	if (l.n > 0)
+		(void)hy_dht_bootstrap(n->dht, addrs, l.n, now);
 	n->next_save_ms = now + HY_NODE_SAVE_MS;
 }
 

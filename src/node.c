@@ -30,6 +30,7 @@
 #include "log.h"
 #include "node-internal.h"
 #include "rpc.h"
+#include "tr-seeds.h"
 
 uint64_t
 hy_node_now(void)
@@ -102,9 +103,8 @@ hy_node_resched(struct hy_node *n)
 		return;
 	now = hy_node_now();
 	deadline = hy_dht_next_deadline(n->dht);
-	if (!hy_dht_joined(n->dht, now) && n->n_seeds > 0 &&
-	    n->next_boot_ms < deadline)
-		deadline = n->next_boot_ms;
+	if (n->seed_verdict_due && n->seed_verdict_ms < deadline)
+		deadline = n->seed_verdict_ms;
 	delay = deadline > now ? deadline - now : 0;
 	if (delay > 60000)
 		delay = 60000;
@@ -113,17 +113,41 @@ hy_node_resched(struct hy_node *n)
 	evtimer_add(n->tick, &tv);
 }
 
-/* Join through the seeds again while alone, backing off to a minute. */
+/* The seeds module resolved an attempt's addresses: join through them. */
 static void
-hy_node_maybe_boot(struct hy_node *n, uint64_t now)
+hy_node_seeds_resolved(const struct hy_addr *addrs, size_t n_addrs, void *arg)
 {
-	if (n->n_seeds == 0 || now < n->next_boot_ms ||
-	    hy_dht_joined(n->dht, now))
+	struct hy_node *n = arg;
+	uint64_t now = hy_node_now();
+
+	if (n->dht == NULL)
 		return;
-	(void)hy_dht_bootstrap(n->dht, n->seeds, n->n_seeds, now);
-	n->next_boot_ms = now + n->boot_backoff_ms;
-	if (n->boot_backoff_ms < 60000)
-		n->boot_backoff_ms *= 2;
+	(void)hy_dht_bootstrap(n->dht, addrs, n_addrs, now);
+	/* judge the attempt after a few round-trip timeouts */
+	n->seed_verdict_due = true;
+	n->seed_verdict_ms = now + 3 * n->cfg.rpc_timeout_ms;
+	hy_node_resched(n);
+}
+
+/* Judge the last seed attempt; report joins and isolation. */
+static void
+hy_node_check_join(struct hy_node *n, uint64_t now)
+{
+	bool joined = hy_dht_joined(n->dht, now);
+
+	if (n->seed_verdict_due && (joined || now >= n->seed_verdict_ms)) {
+		n->seed_verdict_due = false;
+		(void)hy_seeds_attempt_result(n->seeds, joined);
+	}
+	if (joined != n->was_joined) {
+		n->was_joined = joined;
+		hy_log_emit(&n->log, HY_LOG_INFO, "%s",
+		    joined ? "joined the overlay"
+		           : "isolated: no contact answers");
+		if (n->event_cb != NULL)
+			n->event_cb(n->event_arg,
+			    joined ? HY_EVENT_JOINED : HY_EVENT_ISOLATED);
+	}
 }
 
 static void
@@ -137,7 +161,7 @@ hy_node_on_tick(evutil_socket_t fd, short what, void *arg)
 	if (n->dht == NULL)
 		return;
 	hy_dht_tick(n->dht, now);
-	hy_node_maybe_boot(n, now);
+	hy_node_check_join(n, now);
 	if (now >= n->next_save_ms)
 		hy_node_state_save(n, now);
 	hy_node_resched(n);
@@ -251,16 +275,6 @@ hy_node_new(struct event_base *base, const struct hy_config *cfg, char *err,
 		snprintf(err, errlen, "out of memory");
 		goto fail;
 	}
-	for (size_t i = 0; i < cfg->n_seeds; i++) {
-		if (hy_addr_parse(&n->seeds[n->n_seeds], cfg->seeds[i]) ==
-		    HY_OK)
-			n->n_seeds++;
-		else
-			hy_log_emit(&n->log, HY_LOG_WARN,
-			    "seed %s: only numeric addresses are resolved "
-			    "so far; skipped",
-			    cfg->seeds[i]);
-	}
 	return n;
 fail:
 	hy_node_free(n);
@@ -360,9 +374,23 @@ hy_node_start(struct hy_node *n, char *err, size_t errlen)
 		return e;
 	}
 	hy_wipe(secret, sizeof(secret));
-	n->boot_backoff_ms = 1000;
-	n->next_boot_ms = now + n->boot_backoff_ms;
 	hy_node_state_restore(n, now);
+	if (n->cfg.n_seeds > 0) {
+		const char *entries[HY_CFG_MAX_SEEDS];
+		struct hy_seeds_config sc;
+
+		for (size_t i = 0; i < n->cfg.n_seeds; i++)
+			entries[i] = n->cfg.seeds[i];
+		hy_seeds_config_default(&sc);
+		e = hy_seeds_new(&n->seeds, n->base, entries, n->cfg.n_seeds,
+		    &sc, hy_node_seeds_resolved, n, err, errlen);
+		if (e == HY_OK)
+			e = hy_seeds_start(n->seeds);
+		if (e != HY_OK) {
+			hy_node_stop(n);
+			return e;
+		}
+	}
 	hy_node_resched(n);
 	{
 		char id[HY_ID_HEXLEN], a[HY_ADDR_STRLEN];
@@ -387,6 +415,10 @@ hy_node_stop(struct hy_node *n)
 	if (n == NULL || n->rpc == NULL)
 		return;
 	evtimer_del(n->tick);
+	hy_seeds_free(n->seeds);
+	n->seeds = NULL;
+	n->seed_verdict_due = false;
+	n->was_joined = false;
 	hy_node_state_save(n, hy_node_now());
 	dht = n->dht;
 	n->dht = NULL; /* RPC completions after this only free contexts */
@@ -432,4 +464,48 @@ int
 hy_node_joined(const struct hy_node *n)
 {
 	return n->dht != NULL && hy_dht_joined(n->dht, hy_node_now());
+}
+
+void
+hy_node_set_event_cb(struct hy_node *n, hy_node_event_cb *cb, void *arg)
+{
+	n->event_cb = cb;
+	n->event_arg = arg;
+}
+
+enum hy_node_status
+hy_node_status(const struct hy_node *n)
+{
+	if (n->dht == NULL)
+		return HY_NODE_STOPPED;
+	if (hy_dht_joined(n->dht, hy_node_now()))
+		return HY_NODE_JOINED;
+	if (n->seeds != NULL && hy_seeds_status(n->seeds) == HY_SEEDS_ALL_DOWN)
+		return HY_NODE_SEEDS_DOWN;
+	if (n->seeds == NULL && hy_dht_rtable(n->dht) != NULL) {
+		struct hy_rtable_stats st;
+
+		hy_rtable_stats(hy_dht_rtable(n->dht), hy_node_now(), &st);
+		if (st.contacts == 0)
+			return HY_NODE_ALONE;
+	}
+	return HY_NODE_JOINING;
+}
+
+const char *
+hy_node_status_str(enum hy_node_status st)
+{
+	switch (st) {
+	case HY_NODE_STOPPED:
+		return "stopped";
+	case HY_NODE_ALONE:
+		return "alone";
+	case HY_NODE_JOINING:
+		return "joining";
+	case HY_NODE_SEEDS_DOWN:
+		return "seeds down";
+	case HY_NODE_JOINED:
+		return "joined";
+	}
+	return "unknown";
 }

@@ -194,6 +194,55 @@ START_TEST(test_node_corrupt_state_is_not_fatal)
 }
 END_TEST
 
+static int joined_events;
+
+static void
+on_event(void *arg, enum hy_node_event ev)
+{
+	(void)arg;
+	if (ev == HY_EVENT_JOINED)
+		joined_events++;
+}
+
+START_TEST(test_node_status_and_events)
+{
+	struct hy_node *lone, *cut_off, *seed, *a;
+	char seedaddr[64];
+	int rc;
+
+	lone = node(NULL, NULL, &rc);
+	ck_assert_int_eq(rc, HY_OK);
+	ck_assert_int_eq(hy_node_status(lone), HY_NODE_ALONE);
+	ck_assert_str_eq(hy_node_status_str(HY_NODE_ALONE), "alone");
+
+	/* nothing answers on the discard port: every seed is down */
+	cut_off = node("127.0.0.1:9", NULL, &rc);
+	ck_assert_int_eq(rc, HY_OK);
+	for (int i = 0;
+	     i < 150 && hy_node_status(cut_off) != HY_NODE_SEEDS_DOWN; i++)
+		spin(20);
+	ck_assert_int_eq(hy_node_status(cut_off), HY_NODE_SEEDS_DOWN);
+
+	seed = node(NULL, NULL, &rc);
+	hy_node_addr(seed, 4, seedaddr, sizeof(seedaddr));
+	joined_events = 0;
+	a = node(seedaddr, NULL, &rc);
+	ck_assert_int_eq(rc, HY_OK);
+	hy_node_set_event_cb(a, on_event, NULL);
+	ck_assert_int_eq(hy_node_status(a), HY_NODE_JOINING);
+	for (int i = 0; i < 150 && joined_events == 0; i++)
+		spin(20);
+	ck_assert_int_eq(joined_events, 1);
+	ck_assert_int_eq(hy_node_status(a), HY_NODE_JOINED);
+	hy_node_stop(a);
+	ck_assert_int_eq(hy_node_status(a), HY_NODE_STOPPED);
+	hy_node_free(a);
+	hy_node_free(seed);
+	hy_node_free(cut_off);
+	hy_node_free(lone);
+}
+END_TEST
+
 static Suite *
 restart_suite(void)
 {
@@ -203,6 +252,7 @@ restart_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_node_restart_rejoins_without_seed);
 	tcase_add_test(tc, test_node_corrupt_state_is_not_fatal);
+	tcase_add_test(tc, test_node_status_and_events);
 	tcase_set_timeout(tc, 120);
 	suite_add_tcase(s, tc);
 	return s;
