@@ -69,6 +69,8 @@ struct hy_dht_op {
 	unsigned ntoks, ntoks_max;
 	uint64_t *seen; /* value ids / peer address hashes */
 	unsigned nseen, nseen_max;
+	bool have_mut; /* get: a mutable value was streamed */
+	uint64_t mut_seq; /* ... with this seq */
 	unsigned out; /* STORE or seed requests outstanding */
 	unsigned stored_on;
 	bool first_round_done; /* permanent: callback already fired */
@@ -150,6 +152,10 @@ bool hy_dht_family_ok(unsigned mask, const struct hy_addr *a);
 /* Answer one request through host->reply (see dht-serve.c). */
 void hy_dht_serve(struct hy_dht *d, const struct hy_msg *req,
     const struct hy_addr *from, const struct hy_id *from_id, uint64_t now_ms);
+
+/* BEP 44 key and signature checks (see dht-serve.c). */
+int hy_dht_verify_mutable(const struct hy_dht *d, const struct hy_id *key,
+    const struct hy_value *v);
 
 /* ---- dht-ops.c ---- */
 

@@ -433,7 +433,18 @@ lookup_response(struct hy_dht *d, struct hy_dht_op *op,
 		for (uint32_t i = 0; i < r->body.values.n_values; i++) {
 			const struct hy_value *v = &r->body.values.values[i];
 
-			if (!seen_add(op, v->id))
+			if (v->is_mutable) {
+				/* BEP 44: verified, and only newer seqs. */
+				if ((op->have_mut && v->seq <= op->mut_seq) ||
+				    hy_dht_verify_mutable(d, &op->key, v) !=
+				        HY_OK)
+					continue;
+				if (!op->have_mut)
+					(void)seen_add(op, v->id);
+				op->have_mut = true;
+				op->mut_seq = v->seq;
+			} else if (v->id == HY_STORE_MUTABLE_ID ||
+			    !seen_add(op, v->id))
 				continue;
 			fresh++;
 			op->get_cb(op->arg, v, HY_DHT_ITEM, &op->info);
@@ -623,7 +634,8 @@ hy_dht_put(struct hy_dht *d, const struct hy_id *key, const struct hy_value *v,
 	                                              : HY_VALUE_DGRAM_MAX) ||
 	    (v->data.len > 0 && v->data.ptr == NULL) ||
 	    v->salt.len > HY_SALT_MAX ||
-	    (!v->is_mutable && v->id == HY_STORE_MUTABLE_ID))
+	    (!v->is_mutable && v->id == HY_STORE_MUTABLE_ID) ||
+	    (v->is_mutable && hy_dht_verify_mutable(d, key, v) != HY_OK))
 		goto out;
 	err = HY_EFULL;
 	if ((op = hy_dht_op_alloc(d, HY_DK_PUT, key, now_ms, &h)) == NULL) {

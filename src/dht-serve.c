@@ -149,8 +149,14 @@ out:
 	free(buf);
 }
 
-static int
-verify_mutable(const struct hy_dht *d, const struct hy_id *key,
+/*
+ * BEP 44 checks of a mutable value under key: key == SHA-256(owner ||
+ * salt), and (with verify_mutable) the owner's signature over
+ * hy_value_tbs. Returns 0, HY_EMALFORMED (either check failed) or
+ * HY_ENOMEM.
+ */
+int
+hy_dht_verify_mutable(const struct hy_dht *d, const struct hy_id *key,
     const struct hy_value *v)
 {
 	struct hy_span sp[2];
@@ -231,7 +237,7 @@ serve_store(struct hy_dht *d, const struct hy_msg *req,
 	if (v->is_mutable) {
 		struct hy_store_mutable_args a;
 
-		err = verify_mutable(d, &b->key, v);
+		err = hy_dht_verify_mutable(d, &b->key, v);
 		if (err != HY_OK) {
 			send_error(d, req, from, from_id,
 			    err == HY_ENOMEM ? HY_WERR_INTERNAL

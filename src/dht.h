@@ -124,8 +124,9 @@ typedef void hy_dht_put_cb(void *arg, int err, unsigned stored_on,
     const struct hy_dht_op_info *info);
 /*
  * get: v != NULL with status HY_DHT_ITEM for each distinct value id (the
- * value and its bytes are borrowed), then once v == NULL with a final
- * status and info.
+ * value and its bytes are borrowed; a mutable value only when its key and
+ * signature verify, again whenever a higher seq arrives), then once
+ * v == NULL with a final status and info.
  */
 typedef void hy_dht_get_cb(void *arg, const struct hy_value *v,
     enum hy_dht_status status, const struct hy_dht_op_info *info);
@@ -227,7 +228,8 @@ bool hy_dht_joined(const struct hy_dht *dht, uint64_t now_ms);
  * origin re-puts the value at republish_pct of its TTL until cancelled.
  * On success returns 0 and sets *handle (never 0; handle may be NULL);
  * HY_EINVAL (bad value: ttl 0 or over the max, data over the path's cap,
- * reserved id), HY_EFULL (max_ops operations alive).
+ * reserved id, a mutable value whose key or signature does not verify),
+ * HY_EFULL (max_ops operations alive).
  */
 int hy_dht_put(struct hy_dht *dht, const struct hy_id *key,
     const struct hy_value *v, bool permanent, hy_dht_put_cb *cb, void *arg,

@@ -1162,6 +1162,59 @@ START_TEST(test_dht_replicate_stale_key)
 }
 END_TEST
 
+START_TEST(test_dht_get_mutable_verified)
+{
+	struct fix f;
+	struct hy_dht_config cfg;
+	struct hy_ident *owner;
+	struct hy_id key, other = mkid(0x01, 0x99);
+	struct hy_value v2, v3, forged;
+	const struct hy_value *order[3];
+	struct cbrec c;
+	uint64_t seqs[3];
+
+	hy_dht_config_default(&cfg);
+	cfg.rtable.allow_local = true;
+	cfg.get_enough_values = 0;
+	fix_init_cfg(&f, &cfg);
+	fill(&f, 3);
+	ck_assert_int_eq(hy_ident_generate(&owner), HY_OK);
+	mksigned(owner, &v2, &key, "", 2, "two");
+	mksigned(owner, &v3, &key, "", 3, "three");
+	mksigned(owner, &forged, &key, "", 5, "five");
+	forged.sig[10] ^= 1;
+	/* The origin refuses to put a value under the wrong key. */
+	ck_assert_int_eq(hy_dht_put(f.d, &other, &v2, false, put_cb, &c, f.now,
+	                     NULL),
+	    HY_EINVAL);
+	memset(&c, 0, sizeof(c));
+	ck_assert_int_eq(hy_dht_get(f.d, &key, get_cb, &c, f.now, NULL), HY_OK);
+	ck_assert_uint_eq(f.h.nreq, 3);
+	order[0] = &v2;
+	order[1] = &forged;
+	order[2] = &v3;
+	for (unsigned i = 0; i < 3; i++) {
+		struct hy_msg rep;
+
+		reply_init(&f, &rep, i, HY_MSG_VALUES);
+		rep.body.values.n_values = 1;
+		rep.body.values.values[0] = *order[i];
+		deliver(&f, i, &rep);
+		seqs[i] = (uint64_t)c.items;
+	}
+	/* seq 2, then seq 3; the forged seq 5 is dropped. */
+	ck_assert_int_eq(c.items, 2);
+	ck_assert_uint_eq(seqs[0], 1);
+	ck_assert_uint_eq(seqs[1], 1);
+	ck_assert_uint_eq(seqs[2], 2);
+	ck_assert_uint_eq(c.ids[0], UINT64_MAX);
+	ck_assert_int_eq(c.finals, 1);
+	ck_assert_int_eq(c.status, HY_DHT_FOUND);
+	hy_ident_free(owner);
+	fix_free(&f);
+}
+END_TEST
+
 static Suite *
 dht_suite(void)
 {
@@ -1185,6 +1238,7 @@ dht_suite(void)
 	tcase_add_test(tc, test_dht_maint_ping_refresh);
 	tcase_add_test(tc, test_dht_handover_new_contact);
 	tcase_add_test(tc, test_dht_replicate_stale_key);
+	tcase_add_test(tc, test_dht_get_mutable_verified);
 	tcase_add_test(tc, test_dht_new_invalid);
 	suite_add_tcase(s, tc);
 	return s;
