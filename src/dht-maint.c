@@ -15,6 +15,7 @@
  * stored key, the key's values are stored to it directly (hand-over).
  *
  * Bounds: pings and refresh targets per tick are capped by fixed arrays;
+ * a new contact is compared with at most handover_scan_max stored keys;
  * refresh, bootstrap and replication lookups share cfg.max_maint_ops op
  * slots; hand-overs wait in a ring of cfg.max_handover entries (new ones
  * are dropped when it is full) and each needs a FIND_VALUE (for the
@@ -95,6 +96,7 @@ struct hand_ctx {
 	const struct hy_id *id;
 	const struct hy_addr *addr;
 	uint64_t now_ms;
+	unsigned scanned;
 };
 
 static int
@@ -110,8 +112,9 @@ hand_key(const struct hy_id *key, size_t nvalues, size_t npeers, void *arg)
 	(void)npeers;
 	if (nvalues == 0)
 		return 0;
-	if (d->hand_n >= d->cfg.max_handover)
-		return 1; /* full: stop */
+	if (d->hand_n >= d->cfg.max_handover ||
+	    h->scanned++ >= d->cfg.handover_scan_max)
+		return 1; /* full, or scanned enough: stop */
 	/* Among the k closest of our contacts (self excluded)? */
 	n = hy_rtable_closest(d->rt, key, d->cfg.k, c, HY_RTABLE_NO_BAD,
 	    h->now_ms);
@@ -135,7 +138,7 @@ void
 hy_dht_handover_check(struct hy_dht *d, const struct hy_id *id,
     const struct hy_addr *addr, uint64_t now_ms)
 {
-	struct hand_ctx h = { d, id, addr, now_ms };
+	struct hand_ctx h = { d, id, addr, now_ms, 0 };
 
 	if (hy_store_next_expiry(d->st) == UINT64_MAX)
 		return; /* empty store */

@@ -93,6 +93,9 @@ struct hy_dht_config {
 	bool handover; /* STORE a key to a new contact that is among
 	                  its k closest (true, Kademlia §2.5) */
 	unsigned max_handover; /* handover stores queued (256) */
+	unsigned handover_scan_max; /* stored keys examined per new
+	                               contact (1024): bounds the cost,
+	                               O(keys * contacts), of a join */
 	bool verify_mutable; /* check BEP 44 signatures (true) */
 	uint64_t maint_ms; /* maintenance tick period (1 s) */
 };
