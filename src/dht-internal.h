@@ -7,6 +7,10 @@
 
 #include "dht.h"
 
+#define HY_DHT_SEEDS_MAX 16 /* seeds remembered for re-bootstrap */
+#define HY_DHT_BOOT_RETRY_MIN_MS 5000
+#define HY_DHT_BOOT_RETRY_MAX_MS (5 * 60 * 1000)
+
 /* Operation kinds: the first four are the user's (stats index). */
 enum hy_dht_kind {
 	HY_DK_PUT = 0,
@@ -116,6 +120,10 @@ struct hy_dht {
 	unsigned npend_free;
 	struct hy_dht_hand *hand; /* ring of cfg.max_handover */
 	unsigned hand_head, hand_n;
+	struct hy_addr seeds[HY_DHT_SEEDS_MAX]; /* last bootstrap's */
+	unsigned nseeds;
+	uint64_t boot_retry_ms; /* next re-bootstrap while alone */
+	uint64_t boot_backoff_ms;
 	uint64_t next_maint_ms;
 	uint64_t next_replicate_ms;
 	uint64_t repl_scan_ms; /* start of the current replication scan */

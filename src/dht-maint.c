@@ -55,6 +55,14 @@ hy_dht_bootstrap(struct hy_dht *d, const struct hy_addr *seeds, size_t n,
 
 	if (d == NULL || seeds == NULL || n == 0)
 		goto out;
+	if (seeds != d->seeds) {
+		/* Remembered: re-bootstrap while the table stays empty. */
+		d->nseeds =
+		    n < HY_DHT_SEEDS_MAX ? (unsigned)n : HY_DHT_SEEDS_MAX;
+		memcpy(d->seeds, seeds, d->nseeds * sizeof(*seeds));
+		d->boot_backoff_ms = HY_DHT_BOOT_RETRY_MIN_MS;
+	}
+	d->boot_retry_ms = now_ms + d->boot_backoff_ms;
 	err = HY_EFULL;
 	op = hy_dht_op_alloc(d, HY_DK_BOOT, &d->self, now_ms, NULL);
 	if (op == NULL)
@@ -319,6 +327,35 @@ replicate(struct hy_dht *d, uint64_t now_ms)
 }
 
 /*
+ * Seeds lost in transit must not leave a node alone for good: while the
+ * table holds no contact and no bootstrap runs, ask the remembered seeds
+ * again, backing off from 5 s to 5 min.
+ */
+static void
+rebootstrap(struct hy_dht *d, uint64_t now_ms)
+{
+	struct hy_rtable_stats st;
+
+	if (d->nseeds == 0 || now_ms < d->boot_retry_ms)
+		return;
+	hy_rtable_stats(d->rt, now_ms, &st);
+	if (st.contacts > 0) {
+		d->boot_backoff_ms = HY_DHT_BOOT_RETRY_MIN_MS;
+		d->boot_retry_ms = now_ms + d->boot_backoff_ms;
+		return;
+	}
+	for (unsigned i = 0; i < d->ops_hi; i++)
+		if (d->ops[i].kind == HY_DK_BOOT &&
+		    d->ops[i].phase != HY_DP_FREE)
+			return;
+	d->boot_backoff_ms *= 2;
+	if (d->boot_backoff_ms > HY_DHT_BOOT_RETRY_MAX_MS)
+		d->boot_backoff_ms = HY_DHT_BOOT_RETRY_MAX_MS;
+	d->stats.rebootstraps++;
+	(void)hy_dht_bootstrap(d, d->seeds, d->nseeds, now_ms);
+}
+
+/*
  * Periodic work at now_ms: hand-overs, pings, bucket refresh and
  * replication (every maint_ms; hand-overs at every call).
  */
@@ -349,4 +386,5 @@ hy_dht_maint(struct hy_dht *d, uint64_t now_ms)
 	}
 	if (d->cfg.replicate_ms > 0)
 		replicate(d, now_ms);
+	rebootstrap(d, now_ms);
 }

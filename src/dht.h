@@ -144,6 +144,7 @@ struct hy_dht_stats {
 	uint64_t ops_done; /* user operations completed */
 	uint64_t ops_refused; /* HY_EFULL at start */
 	uint64_t maint_lookups; /* refresh + bootstrap lookups */
+	uint64_t rebootstraps; /* seeds asked again: table still empty */
 	uint64_t replications; /* keys re-stored by this replica */
 	uint64_t republished; /* permanent puts republished */
 	uint64_t handovers; /* stores sent to new close contacts */
@@ -212,10 +213,12 @@ uint64_t hy_dht_tick(struct hy_dht *dht, uint64_t now_ms);
 uint64_t hy_dht_next_deadline(const struct hy_dht *dht);
 
 /*
- * Join: PING and FIND_NODE(self) each of the n seeds (to_id NULL), then a
- * lookup of the own ID through the contacts that replied. May be repeated.
- * Returns 0, HY_EINVAL (n == 0 or NULL seeds) or HY_EFULL (no room for the
- * bootstrap lookup; the seeds were still pinged).
+ * Join: FIND_NODE(self) to each of the n seeds (to_id NULL), then a lookup
+ * of the own ID through the contacts the seeds returned. The first
+ * HY_DHT_SEEDS_MAX (16) seeds are remembered and asked again, backing off
+ * from 5 s to 5 min, while the routing table stays empty. May be repeated.
+ * Returns 0, HY_EINVAL (n == 0 or NULL seeds) or HY_EFULL (no op slot for
+ * the bootstrap; nothing sent, but the seeds are remembered and retried).
  */
 int hy_dht_bootstrap(struct hy_dht *dht, const struct hy_addr *seeds, size_t n,
     uint64_t now_ms);

@@ -1215,6 +1215,43 @@ START_TEST(test_dht_get_mutable_verified)
 }
 END_TEST
 
+START_TEST(test_dht_bootstrap_retry)
+{
+	struct fix f;
+	struct hy_addr seed = mkaddr(1000);
+	struct hy_dht_stats st;
+	uint64_t end;
+
+	fix_init(&f);
+	ck_assert_int_eq(hy_dht_bootstrap(f.d, &seed, 1, f.now), HY_OK);
+	ck_assert_uint_eq(f.h.nreq, 1);
+	/* The seed's answer is lost: the request times out. */
+	hy_dht_on_response(f.d, f.h.req[0].cookie, HY_ETIMEDOUT, NULL, NULL,
+	    f.now + 2000);
+	/* Within a few seconds the seed is asked again, then backs off. */
+	end = f.now + 60000;
+	while (f.now < end) {
+		uint64_t t = hy_dht_tick(f.d, f.now);
+
+		for (unsigned i = 0; i < f.h.nreq; i++)
+			if (!f.h.req[i].answered) {
+				f.h.req[i].answered = true;
+				hy_dht_on_response(f.d, f.h.req[i].cookie,
+				    HY_ETIMEDOUT, NULL, NULL, f.now);
+			}
+		f.now = t > f.now ? t : f.now + 1;
+	}
+	hy_dht_get_stats(f.d, f.now, &st);
+	ck_assert_uint_ge(st.rebootstraps, 2);
+	ck_assert_uint_le(st.rebootstraps, 4); /* 5, 10, 20, 40 s apart */
+	for (unsigned i = 0; i < f.h.nreq; i++) {
+		ck_assert_uint_eq(f.h.req[i].m.type, HY_MSG_FIND_NODE);
+		ck_assert(hy_addr_eq(&f.h.req[i].to, &seed));
+	}
+	fix_free(&f);
+}
+END_TEST
+
 static Suite *
 dht_suite(void)
 {
@@ -1239,6 +1276,7 @@ dht_suite(void)
 	tcase_add_test(tc, test_dht_handover_new_contact);
 	tcase_add_test(tc, test_dht_replicate_stale_key);
 	tcase_add_test(tc, test_dht_get_mutable_verified);
+	tcase_add_test(tc, test_dht_bootstrap_retry);
 	tcase_add_test(tc, test_dht_new_invalid);
 	suite_add_tcase(s, tc);
 	return s;
