@@ -619,6 +619,37 @@ hy_dht_op_start(struct hy_dht *d, struct hy_dht_op *op, uint64_t now_ms)
 	return HY_OK;
 }
 
+/*
+ * Would a STORE of v under key, with the longest token, fit the configured
+ * path? Returns 0, HY_ETOOBIG or HY_ENOMEM.
+ */
+static int
+store_fits(const struct hy_dht *d, const struct hy_id *key,
+    const struct hy_value *v)
+{
+	static const uint8_t tok[HY_TOKEN_MAX];
+	size_t cap = hy_wire_envelope_cap(d->cfg.path), len;
+	struct hy_msg *m = malloc(sizeof(*m));
+	uint8_t *buf = malloc(cap);
+	int err = HY_ENOMEM;
+
+	if (m == NULL || buf == NULL)
+		goto out;
+	hy_dht_msg_init(d, m, HY_MSG_STORE, UINT32_MAX);
+	m->body.store.key = *key;
+	m->body.store.token.ptr = tok;
+	m->body.store.token.len = sizeof(tok);
+	m->body.store.value = *v;
+	m->body.store.cas = UINT64_MAX;
+	err = hy_msg_encode(m, d->cfg.path, buf, cap, &len) == HY_OK
+	    ? HY_OK
+	    : HY_ETOOBIG;
+out:
+	free(m);
+	free(buf);
+	return err;
+}
+
 int
 hy_dht_put(struct hy_dht *d, const struct hy_id *key, const struct hy_value *v,
     bool permanent, hy_dht_put_cb *cb, void *arg, uint64_t now_ms,
@@ -636,6 +667,8 @@ hy_dht_put(struct hy_dht *d, const struct hy_id *key, const struct hy_value *v,
 	    v->salt.len > HY_SALT_MAX ||
 	    (!v->is_mutable && v->id == HY_STORE_MUTABLE_ID) ||
 	    (v->is_mutable && hy_dht_verify_mutable(d, key, v) != HY_OK))
+		goto out;
+	if ((err = store_fits(d, key, v)) != HY_OK)
 		goto out;
 	err = HY_EFULL;
 	if ((op = hy_dht_op_alloc(d, HY_DK_PUT, key, now_ms, &h)) == NULL) {

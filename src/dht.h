@@ -235,7 +235,9 @@ bool hy_dht_joined(const struct hy_dht *dht, uint64_t now_ms);
  * On success returns 0 and sets *handle (never 0; handle may be NULL);
  * HY_EINVAL (bad value: ttl 0 or over the max, data over the path's cap,
  * reserved id, a mutable value whose key or signature does not verify),
- * HY_EFULL (max_ops operations alive).
+ * HY_ETOOBIG (a STORE of it would not fit the configured path's envelope:
+ * on the datagram path that is data over about 950 bytes, PROTOCOL.md §9),
+ * HY_EFULL (max_ops operations alive) or HY_ENOMEM.
  */
 int hy_dht_put(struct hy_dht *dht, const struct hy_id *key,
     const struct hy_value *v, bool permanent, hy_dht_put_cb *cb, void *arg,

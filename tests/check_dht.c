@@ -14,6 +14,7 @@
  */
 #include "config.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -718,6 +719,32 @@ START_TEST(test_dht_put_flow)
 	ck_assert_uint_eq(hy_dht_ops_alive(f.d), 0);
 	ck_assert_uint_eq(hy_dht_pending(f.d), 0);
 	ck_assert_int_eq(hy_dht_cancel(f.d, h), HY_ENOENT);
+	/* Values that a datagram STORE cannot carry are refused up front. */
+	{
+		static uint8_t big[HY_VALUE_DGRAM_MAX];
+		struct hy_value bv = plain(5, "");
+		size_t fit = 0;
+
+		bv.data.ptr = big;
+		f.h.fail_request = HY_EIO; /* no records: only the check */
+		for (size_t len = 1; len <= sizeof(big); len++) {
+			bv.data.len = len;
+			if (hy_dht_put(f.d, &key, &bv, false, put_cb, &c, f.now,
+			        &h) != HY_OK)
+				break;
+			fit = len;
+			ck_assert_int_eq(hy_dht_cancel(f.d, h), HY_OK);
+		}
+		bv.data.len = fit + 1;
+		ck_assert_int_eq(hy_dht_put(f.d, &key, &bv, false, put_cb, &c,
+		                     f.now, &h),
+		    HY_ETOOBIG);
+		f.h.fail_request = 0;
+		ck_assert_uint_gt(fit, 900);
+		printf("dht: largest value a datagram STORE carries: %zu "
+		       "bytes\n",
+		    fit);
+	}
 	fix_free(&f);
 }
 END_TEST
