@@ -383,9 +383,10 @@ put_done(void *arg, int err, unsigned stored_on,
 {
 	struct op *o = arg;
 
-	(void)info;
 	o->done = true;
 	o->put_ok = err == HY_OK && stored_on > 0;
+	o->info = *info;
+	o->values = stored_on;
 }
 
 static void
@@ -516,6 +517,7 @@ static void
 put_all(struct world *w, uint32_t nkeys, bool require_all)
 {
 	uint32_t puts_ok = 0;
+	unsigned *msgs, *on;
 
 	w->nkeys = nkeys;
 	w->keys = calloc(w->nkeys, sizeof(*w->keys));
@@ -543,11 +545,23 @@ put_all(struct world *w, uint32_t nkeys, bool require_all)
 			    HY_OK);
 	}
 	ck_assert_int_eq(simnet_run_for(w->sim, 30000, 0), HY_OK);
+	msgs = calloc(w->nkeys, sizeof(*msgs));
+	on = calloc(w->nkeys, sizeof(*on));
+	ck_assert(msgs != NULL && on != NULL);
 	for (uint32_t k = 0; k < w->nkeys; k++) {
 		SIM_CK_ASSERT(w->sim, w->ops[k].done);
 		puts_ok += w->ops[k].put_ok;
+		msgs[k] = w->ops[k].info.requests;
+		on[k] = w->ops[k].values;
 	}
-	printf("dht_sim: %u/%u puts stored\n", puts_ok, w->nkeys);
+	qsort(msgs, w->nkeys, sizeof(*msgs), cmp_u);
+	qsort(on, w->nkeys, sizeof(*on), cmp_u);
+	printf("dht_sim: %u/%u puts stored; messages per put (lookup + "
+	       "STOREs) median %u p99 %u; stored on median %u, min %u\n",
+	    puts_ok, w->nkeys, msgs[w->nkeys / 2], msgs[w->nkeys * 99 / 100],
+	    on[w->nkeys / 2], on[0]);
+	free(msgs);
+	free(on);
 	if (require_all)
 		SIM_CK_ASSERT_UINT(w->sim, puts_ok, ==, w->nkeys);
 }
