@@ -130,7 +130,7 @@ struct hy_dht {
 	size_t repl_cursor; /* keys of the scan already handled */
 	bool repl_active; /* a scan is in progress */
 	bool in_flush; /* reentrancy guard for hy_dht_flush */
-	bool freeing;
+	bool freeing; /* in hy_dht_free: no new operation starts */
 	struct hy_dht_stats stats;
 };
 

@@ -69,7 +69,7 @@ hy_dht_op_alloc(struct hy_dht *d, enum hy_dht_kind kind,
 	struct hy_dht_op *op = NULL;
 	unsigned i;
 
-	if (d->nops >= d->cfg.max_ops ||
+	if (d->freeing || d->nops >= d->cfg.max_ops ||
 	    (kind_internal(kind) && d->nmaint >= d->cfg.max_maint_ops))
 		goto out;
 	for (i = 0; i < d->cfg.max_ops; i++)
@@ -414,7 +414,6 @@ lookup_response(struct hy_dht *d, struct hy_dht_op *op,
 
 	if (op->phase != HY_DP_LOOKUP)
 		return;
-	op->info.replies++;
 	if (err != HY_OK || r->type == HY_MSG_ERROR) {
 		(void)hy_lookup_fail(op->lk, &p->to_id, now_ms);
 		goto pump;

@@ -180,7 +180,8 @@ int hy_dht_new(struct hy_dht **out, const struct hy_id *self,
 
 /*
  * Free a node; NULL is a no-op. Every pending final callback fires once
- * with HY_ECANCELED / HY_DHT_CANCELED first. The host must not call
+ * with HY_ECANCELED / HY_DHT_CANCELED first (operations those callbacks
+ * try to start are refused with HY_EFULL). The host must not call
  * on_response for outstanding cookies afterwards.
  */
 void hy_dht_free(struct hy_dht *dht);
