@@ -7,6 +7,10 @@
 
 #include "dht.h"
 
+#define HY_DHT_SEEDS_MAX 16 /* seeds remembered for re-bootstrap */
+#define HY_DHT_BOOT_RETRY_MIN_MS 5000
+#define HY_DHT_BOOT_RETRY_MAX_MS (5 * 60 * 1000)
+
 /* Operation kinds: the first four are the user's (stats index). */
 enum hy_dht_kind {
 	HY_DK_PUT = 0,
@@ -69,6 +73,8 @@ struct hy_dht_op {
 	unsigned ntoks, ntoks_max;
 	uint64_t *seen; /* value ids / peer address hashes */
 	unsigned nseen, nseen_max;
+	bool have_mut; /* get: a mutable value was streamed */
+	uint64_t mut_seq; /* ... with this seq */
 	unsigned out; /* STORE or seed requests outstanding */
 	unsigned stored_on;
 	bool first_round_done; /* permanent: callback already fired */
@@ -114,13 +120,17 @@ struct hy_dht {
 	unsigned npend_free;
 	struct hy_dht_hand *hand; /* ring of cfg.max_handover */
 	unsigned hand_head, hand_n;
+	struct hy_addr seeds[HY_DHT_SEEDS_MAX]; /* last bootstrap's */
+	unsigned nseeds;
+	uint64_t boot_retry_ms; /* next re-bootstrap while alone */
+	uint64_t boot_backoff_ms;
 	uint64_t next_maint_ms;
 	uint64_t next_replicate_ms;
 	uint64_t repl_scan_ms; /* start of the current replication scan */
 	size_t repl_cursor; /* keys of the scan already handled */
 	bool repl_active; /* a scan is in progress */
 	bool in_flush; /* reentrancy guard for hy_dht_flush */
-	bool freeing;
+	bool freeing; /* in hy_dht_free: no new operation starts */
 	struct hy_dht_stats stats;
 };
 
@@ -150,6 +160,10 @@ bool hy_dht_family_ok(unsigned mask, const struct hy_addr *a);
 /* Answer one request through host->reply (see dht-serve.c). */
 void hy_dht_serve(struct hy_dht *d, const struct hy_msg *req,
     const struct hy_addr *from, const struct hy_id *from_id, uint64_t now_ms);
+
+/* BEP 44 key and signature checks (see dht-serve.c). */
+int hy_dht_verify_mutable(const struct hy_dht *d, const struct hy_id *key,
+    const struct hy_value *v);
 
 /* ---- dht-ops.c ---- */
 

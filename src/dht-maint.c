@@ -15,6 +15,7 @@
  * stored key, the key's values are stored to it directly (hand-over).
  *
  * Bounds: pings and refresh targets per tick are capped by fixed arrays;
+ * a new contact is compared with at most handover_scan_max stored keys;
  * refresh, bootstrap and replication lookups share cfg.max_maint_ops op
  * slots; hand-overs wait in a ring of cfg.max_handover entries (new ones
  * are dropped when it is full) and each needs a FIND_VALUE (for the
@@ -54,6 +55,14 @@ hy_dht_bootstrap(struct hy_dht *d, const struct hy_addr *seeds, size_t n,
 
 	if (d == NULL || seeds == NULL || n == 0)
 		goto out;
+	if (seeds != d->seeds) {
+		/* Remembered: re-bootstrap while the table stays empty. */
+		d->nseeds =
+		    n < HY_DHT_SEEDS_MAX ? (unsigned)n : HY_DHT_SEEDS_MAX;
+		memcpy(d->seeds, seeds, d->nseeds * sizeof(*seeds));
+		d->boot_backoff_ms = HY_DHT_BOOT_RETRY_MIN_MS;
+	}
+	d->boot_retry_ms = now_ms + d->boot_backoff_ms;
 	err = HY_EFULL;
 	op = hy_dht_op_alloc(d, HY_DK_BOOT, &d->self, now_ms, NULL);
 	if (op == NULL)
@@ -95,6 +104,7 @@ struct hand_ctx {
 	const struct hy_id *id;
 	const struct hy_addr *addr;
 	uint64_t now_ms;
+	unsigned scanned;
 };
 
 static int
@@ -110,8 +120,9 @@ hand_key(const struct hy_id *key, size_t nvalues, size_t npeers, void *arg)
 	(void)npeers;
 	if (nvalues == 0)
 		return 0;
-	if (d->hand_n >= d->cfg.max_handover)
-		return 1; /* full: stop */
+	if (d->hand_n >= d->cfg.max_handover ||
+	    h->scanned++ >= d->cfg.handover_scan_max)
+		return 1; /* full, or scanned enough: stop */
 	/* Among the k closest of our contacts (self excluded)? */
 	n = hy_rtable_closest(d->rt, key, d->cfg.k, c, HY_RTABLE_NO_BAD,
 	    h->now_ms);
@@ -135,7 +146,7 @@ void
 hy_dht_handover_check(struct hy_dht *d, const struct hy_id *id,
     const struct hy_addr *addr, uint64_t now_ms)
 {
-	struct hand_ctx h = { d, id, addr, now_ms };
+	struct hand_ctx h = { d, id, addr, now_ms, 0 };
 
 	if (hy_store_next_expiry(d->st) == UINT64_MAX)
 		return; /* empty store */
@@ -316,6 +327,35 @@ replicate(struct hy_dht *d, uint64_t now_ms)
 }
 
 /*
+ * Seeds lost in transit must not leave a node alone for good: while the
+ * table holds no contact and no bootstrap runs, ask the remembered seeds
+ * again, backing off from 5 s to 5 min.
+ */
+static void
+rebootstrap(struct hy_dht *d, uint64_t now_ms)
+{
+	struct hy_rtable_stats st;
+
+	if (d->nseeds == 0 || now_ms < d->boot_retry_ms)
+		return;
+	hy_rtable_stats(d->rt, now_ms, &st);
+	if (st.contacts > 0) {
+		d->boot_backoff_ms = HY_DHT_BOOT_RETRY_MIN_MS;
+		d->boot_retry_ms = now_ms + d->boot_backoff_ms;
+		return;
+	}
+	for (unsigned i = 0; i < d->ops_hi; i++)
+		if (d->ops[i].kind == HY_DK_BOOT &&
+		    d->ops[i].phase != HY_DP_FREE)
+			return;
+	d->boot_backoff_ms *= 2;
+	if (d->boot_backoff_ms > HY_DHT_BOOT_RETRY_MAX_MS)
+		d->boot_backoff_ms = HY_DHT_BOOT_RETRY_MAX_MS;
+	d->stats.rebootstraps++;
+	(void)hy_dht_bootstrap(d, d->seeds, d->nseeds, now_ms);
+}
+
+/*
  * Periodic work at now_ms: hand-overs, pings, bucket refresh and
  * replication (every maint_ms; hand-overs at every call).
  */
@@ -346,4 +386,5 @@ hy_dht_maint(struct hy_dht *d, uint64_t now_ms)
 	}
 	if (d->cfg.replicate_ms > 0)
 		replicate(d, now_ms);
+	rebootstrap(d, now_ms);
 }

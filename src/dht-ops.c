@@ -69,7 +69,7 @@ hy_dht_op_alloc(struct hy_dht *d, enum hy_dht_kind kind,
 	struct hy_dht_op *op = NULL;
 	unsigned i;
 
-	if (d->nops >= d->cfg.max_ops ||
+	if (d->freeing || d->nops >= d->cfg.max_ops ||
 	    (kind_internal(kind) && d->nmaint >= d->cfg.max_maint_ops))
 		goto out;
 	for (i = 0; i < d->cfg.max_ops; i++)
@@ -414,7 +414,6 @@ lookup_response(struct hy_dht *d, struct hy_dht_op *op,
 
 	if (op->phase != HY_DP_LOOKUP)
 		return;
-	op->info.replies++;
 	if (err != HY_OK || r->type == HY_MSG_ERROR) {
 		(void)hy_lookup_fail(op->lk, &p->to_id, now_ms);
 		goto pump;
@@ -433,7 +432,18 @@ lookup_response(struct hy_dht *d, struct hy_dht_op *op,
 		for (uint32_t i = 0; i < r->body.values.n_values; i++) {
 			const struct hy_value *v = &r->body.values.values[i];
 
-			if (!seen_add(op, v->id))
+			if (v->is_mutable) {
+				/* BEP 44: verified, and only newer seqs. */
+				if ((op->have_mut && v->seq <= op->mut_seq) ||
+				    hy_dht_verify_mutable(d, &op->key, v) !=
+				        HY_OK)
+					continue;
+				if (!op->have_mut)
+					(void)seen_add(op, v->id);
+				op->have_mut = true;
+				op->mut_seq = v->seq;
+			} else if (v->id == HY_STORE_MUTABLE_ID ||
+			    !seen_add(op, v->id))
 				continue;
 			fresh++;
 			op->get_cb(op->arg, v, HY_DHT_ITEM, &op->info);
@@ -608,6 +618,37 @@ hy_dht_op_start(struct hy_dht *d, struct hy_dht_op *op, uint64_t now_ms)
 	return HY_OK;
 }
 
+/*
+ * Would a STORE of v under key, with the longest token, fit the configured
+ * path? Returns 0, HY_ETOOBIG or HY_ENOMEM.
+ */
+static int
+store_fits(const struct hy_dht *d, const struct hy_id *key,
+    const struct hy_value *v)
+{
+	static const uint8_t tok[HY_TOKEN_MAX];
+	size_t cap = hy_wire_envelope_cap(d->cfg.path), len;
+	struct hy_msg *m = malloc(sizeof(*m));
+	uint8_t *buf = malloc(cap);
+	int err = HY_ENOMEM;
+
+	if (m == NULL || buf == NULL)
+		goto out;
+	hy_dht_msg_init(d, m, HY_MSG_STORE, UINT32_MAX);
+	m->body.store.key = *key;
+	m->body.store.token.ptr = tok;
+	m->body.store.token.len = sizeof(tok);
+	m->body.store.value = *v;
+	m->body.store.cas = UINT64_MAX;
+	err = hy_msg_encode(m, d->cfg.path, buf, cap, &len) == HY_OK
+	    ? HY_OK
+	    : HY_ETOOBIG;
+out:
+	free(m);
+	free(buf);
+	return err;
+}
+
 int
 hy_dht_put(struct hy_dht *d, const struct hy_id *key, const struct hy_value *v,
     bool permanent, hy_dht_put_cb *cb, void *arg, uint64_t now_ms,
@@ -623,7 +664,10 @@ hy_dht_put(struct hy_dht *d, const struct hy_id *key, const struct hy_value *v,
 	                                              : HY_VALUE_DGRAM_MAX) ||
 	    (v->data.len > 0 && v->data.ptr == NULL) ||
 	    v->salt.len > HY_SALT_MAX ||
-	    (!v->is_mutable && v->id == HY_STORE_MUTABLE_ID))
+	    (!v->is_mutable && v->id == HY_STORE_MUTABLE_ID) ||
+	    (v->is_mutable && hy_dht_verify_mutable(d, key, v) != HY_OK))
+		goto out;
+	if ((err = store_fits(d, key, v)) != HY_OK)
 		goto out;
 	err = HY_EFULL;
 	if ((op = hy_dht_op_alloc(d, HY_DK_PUT, key, now_ms, &h)) == NULL) {

@@ -149,8 +149,14 @@ out:
 	free(buf);
 }
 
-static int
-verify_mutable(const struct hy_dht *d, const struct hy_id *key,
+/*
+ * BEP 44 checks of a mutable value under key: key == SHA-256(owner ||
+ * salt), and (with verify_mutable) the owner's signature over
+ * hy_value_tbs. Returns 0, HY_EMALFORMED (either check failed) or
+ * HY_ENOMEM.
+ */
+int
+hy_dht_verify_mutable(const struct hy_dht *d, const struct hy_id *key,
     const struct hy_value *v)
 {
 	struct hy_span sp[2];
@@ -201,6 +207,50 @@ store_errcode(int err, bool is_mutable)
 	}
 }
 
+/* Store a checked mutable value; returns a store error code. */
+static int
+put_mutable(struct hy_dht *d, const struct hy_body_store *b, uint32_t ttl,
+    const struct hy_id *from_id, uint64_t now_ms)
+{
+	const struct hy_value *v = &b->value;
+	struct hy_store_mutable_args a;
+
+	memset(&a, 0, sizeof(a));
+	a.key = b->key;
+	a.data = v->data.ptr;
+	a.len = v->data.len;
+	a.ttl_s = ttl;
+	a.flags = (uint32_t)v->flags;
+	a.source = *from_id;
+	memcpy(a.m.pub, v->owner, HY_PUBKEY_LEN);
+	if (v->salt.len > 0)
+		memcpy(a.m.salt, v->salt.ptr, v->salt.len);
+	a.m.salt_len = v->salt.len;
+	a.m.seq = v->seq;
+	memcpy(a.m.sig, v->sig, HY_SIG_LEN);
+	a.cas = b->cas;
+	return hy_store_put_mutable(d->st, &a, now_ms);
+}
+
+/* Store a plain value; returns a store error code. */
+static int
+put_plain(struct hy_dht *d, const struct hy_body_store *b, uint32_t ttl,
+    const struct hy_id *from_id, uint64_t now_ms)
+{
+	const struct hy_value *v = &b->value;
+	struct hy_store_put_args a;
+
+	memset(&a, 0, sizeof(a));
+	a.key = b->key;
+	a.id = v->id;
+	a.data = v->data.ptr;
+	a.len = v->data.len;
+	a.ttl_s = ttl;
+	a.flags = (uint32_t)v->flags;
+	a.source = *from_id;
+	return hy_store_put(d->st, &a, now_ms);
+}
+
 static void
 serve_store(struct hy_dht *d, const struct hy_msg *req,
     const struct hy_addr *from, const struct hy_id *from_id, uint64_t now_ms)
@@ -208,76 +258,48 @@ serve_store(struct hy_dht *d, const struct hy_msg *req,
 	const struct hy_body_store *b = &req->body.store;
 	const struct hy_value *v = &b->value;
 	struct hy_msg rep;
+	unsigned code = 0;
 	uint32_t ttl;
 	int err;
 
 	if (!hy_dht_token_ok(d, HY_MSG_VALUES, from_id, from, b->token.ptr,
 	        b->token.len, now_ms)) {
-		send_error(d, req, from, from_id, HY_WERR_BAD_TOKEN);
-		return;
+		code = HY_WERR_BAD_TOKEN;
+		goto out;
 	}
 	if (v->data.len > d->cfg.store.max_value_len) {
-		send_error(d, req, from, from_id, HY_WERR_TOO_LARGE);
-		return;
+		code = HY_WERR_TOO_LARGE;
+		goto out;
 	}
-	if (v->ttl_s == 0 || (!v->is_mutable && b->cas != 0) ||
+	if (v->ttl_s == 0 || v->salt.len > HY_STORE_SALT_MAX ||
+	    (!v->is_mutable && b->cas != 0) ||
 	    (!v->is_mutable && v->id == HY_STORE_MUTABLE_ID)) {
-		send_error(d, req, from, from_id, HY_WERR_MALFORMED);
-		return;
+		code = HY_WERR_MALFORMED;
+		goto out;
 	}
 	/* A TTL over our maximum is kept for as long as we allow. */
 	ttl = v->ttl_s > d->cfg.store.max_ttl_s ? d->cfg.store.max_ttl_s
 	                                        : (uint32_t)v->ttl_s;
 	if (v->is_mutable) {
-		struct hy_store_mutable_args a;
-
-		err = verify_mutable(d, &b->key, v);
+		err = hy_dht_verify_mutable(d, &b->key, v);
 		if (err != HY_OK) {
-			send_error(d, req, from, from_id,
-			    err == HY_ENOMEM ? HY_WERR_INTERNAL
-			                     : HY_WERR_MALFORMED);
-			return;
+			code = err == HY_ENOMEM ? HY_WERR_INTERNAL
+			                        : HY_WERR_MALFORMED;
+			goto out;
 		}
-		memset(&a, 0, sizeof(a));
-		a.key = b->key;
-		a.data = v->data.ptr;
-		a.len = v->data.len;
-		a.ttl_s = ttl;
-		a.flags = (uint32_t)v->flags;
-		a.source = *from_id;
-		memcpy(a.m.pub, v->owner, HY_PUBKEY_LEN);
-		if (v->salt.len > HY_STORE_SALT_MAX) {
-			send_error(d, req, from, from_id, HY_WERR_MALFORMED);
-			return;
-		}
-		if (v->salt.len > 0)
-			memcpy(a.m.salt, v->salt.ptr, v->salt.len);
-		a.m.salt_len = v->salt.len;
-		a.m.seq = v->seq;
-		memcpy(a.m.sig, v->sig, HY_SIG_LEN);
-		a.cas = b->cas;
-		err = hy_store_put_mutable(d->st, &a, now_ms);
-	} else {
-		struct hy_store_put_args a;
-
-		memset(&a, 0, sizeof(a));
-		a.key = b->key;
-		a.id = v->id;
-		a.data = v->data.ptr;
-		a.len = v->data.len;
-		a.ttl_s = ttl;
-		a.flags = (uint32_t)v->flags;
-		a.source = *from_id;
-		err = hy_store_put(d->st, &a, now_ms);
+		err = put_mutable(d, b, ttl, from_id, now_ms);
+	} else
+		err = put_plain(d, b, ttl, from_id, now_ms);
+	if (err != HY_OK)
+		code = store_errcode(err, v->is_mutable);
+out:
+	if (code != 0)
+		send_error(d, req, from, from_id, code);
+	else {
+		hy_dht_msg_init(d, &rep, HY_MSG_STORED, req->txid);
+		rep.body.stored.key = b->key;
+		send_reply(d, req, from, from_id, &rep);
 	}
-	if (err != HY_OK) {
-		send_error(d, req, from, from_id,
-		    store_errcode(err, v->is_mutable));
-		return;
-	}
-	hy_dht_msg_init(d, &rep, HY_MSG_STORED, req->txid);
-	rep.body.stored.key = b->key;
-	send_reply(d, req, from, from_id, &rep);
 }
 
 static void
@@ -287,23 +309,27 @@ serve_announce(struct hy_dht *d, const struct hy_msg *req,
 	const struct hy_body_announce_peer *b = &req->body.announce_peer;
 	struct hy_addr pa = *from;
 	struct hy_msg rep;
+	unsigned code = 0;
 	int err;
 
 	if (!hy_dht_token_ok(d, HY_MSG_PEERS, from_id, from, b->token.ptr,
 	        b->token.len, now_ms)) {
-		send_error(d, req, from, from_id, HY_WERR_BAD_TOKEN);
-		return;
+		code = HY_WERR_BAD_TOKEN;
+		goto out;
 	}
 	if (b->port != 0)
 		pa.port = (uint16_t)b->port;
 	err = hy_store_announce(d->st, &b->key, &pa, from_id, b->seed, now_ms);
-	if (err != HY_OK) {
-		send_error(d, req, from, from_id, store_errcode(err, false));
-		return;
+	if (err != HY_OK)
+		code = store_errcode(err, false);
+out:
+	if (code != 0)
+		send_error(d, req, from, from_id, code);
+	else {
+		hy_dht_msg_init(d, &rep, HY_MSG_ANNOUNCED, req->txid);
+		rep.body.announced.key = b->key;
+		send_reply(d, req, from, from_id, &rep);
 	}
-	hy_dht_msg_init(d, &rep, HY_MSG_ANNOUNCED, req->txid);
-	rep.body.announced.key = b->key;
-	send_reply(d, req, from, from_id, &rep);
 }
 
 static void

@@ -56,6 +56,7 @@ hy_dht_config_default(struct hy_dht_config *cfg)
 	cfg->replicate_ms = 3600 * 1000;
 	cfg->handover = true;
 	cfg->max_handover = 256;
+	cfg->handover_scan_max = 1024;
 	cfg->verify_mutable = true;
 	cfg->maint_ms = 1000;
 }

@@ -93,6 +93,9 @@ struct hy_dht_config {
 	bool handover; /* STORE a key to a new contact that is among
 	                  its k closest (true, Kademlia §2.5) */
 	unsigned max_handover; /* handover stores queued (256) */
+	unsigned handover_scan_max; /* stored keys examined per new
+	                               contact (1024): bounds the cost,
+	                               O(keys * contacts), of a join */
 	bool verify_mutable; /* check BEP 44 signatures (true) */
 	uint64_t maint_ms; /* maintenance tick period (1 s) */
 };
@@ -124,8 +127,9 @@ typedef void hy_dht_put_cb(void *arg, int err, unsigned stored_on,
     const struct hy_dht_op_info *info);
 /*
  * get: v != NULL with status HY_DHT_ITEM for each distinct value id (the
- * value and its bytes are borrowed), then once v == NULL with a final
- * status and info.
+ * value and its bytes are borrowed; a mutable value only when its key and
+ * signature verify, again whenever a higher seq arrives), then once
+ * v == NULL with a final status and info.
  */
 typedef void hy_dht_get_cb(void *arg, const struct hy_value *v,
     enum hy_dht_status status, const struct hy_dht_op_info *info);
@@ -140,6 +144,7 @@ struct hy_dht_stats {
 	uint64_t ops_done; /* user operations completed */
 	uint64_t ops_refused; /* HY_EFULL at start */
 	uint64_t maint_lookups; /* refresh + bootstrap lookups */
+	uint64_t rebootstraps; /* seeds asked again: table still empty */
 	uint64_t replications; /* keys re-stored by this replica */
 	uint64_t republished; /* permanent puts republished */
 	uint64_t handovers; /* stores sent to new close contacts */
@@ -175,7 +180,8 @@ int hy_dht_new(struct hy_dht **out, const struct hy_id *self,
 
 /*
  * Free a node; NULL is a no-op. Every pending final callback fires once
- * with HY_ECANCELED / HY_DHT_CANCELED first. The host must not call
+ * with HY_ECANCELED / HY_DHT_CANCELED first (operations those callbacks
+ * try to start are refused with HY_EFULL). The host must not call
  * on_response for outstanding cookies afterwards.
  */
 void hy_dht_free(struct hy_dht *dht);
@@ -208,10 +214,12 @@ uint64_t hy_dht_tick(struct hy_dht *dht, uint64_t now_ms);
 uint64_t hy_dht_next_deadline(const struct hy_dht *dht);
 
 /*
- * Join: PING and FIND_NODE(self) each of the n seeds (to_id NULL), then a
- * lookup of the own ID through the contacts that replied. May be repeated.
- * Returns 0, HY_EINVAL (n == 0 or NULL seeds) or HY_EFULL (no room for the
- * bootstrap lookup; the seeds were still pinged).
+ * Join: FIND_NODE(self) to each of the n seeds (to_id NULL), then a lookup
+ * of the own ID through the contacts the seeds returned. The first
+ * HY_DHT_SEEDS_MAX (16) seeds are remembered and asked again, backing off
+ * from 5 s to 5 min, while the routing table stays empty. May be repeated.
+ * Returns 0, HY_EINVAL (n == 0 or NULL seeds) or HY_EFULL (no op slot for
+ * the bootstrap; nothing sent, but the seeds are remembered and retried).
  */
 int hy_dht_bootstrap(struct hy_dht *dht, const struct hy_addr *seeds, size_t n,
     uint64_t now_ms);
@@ -227,7 +235,10 @@ bool hy_dht_joined(const struct hy_dht *dht, uint64_t now_ms);
  * origin re-puts the value at republish_pct of its TTL until cancelled.
  * On success returns 0 and sets *handle (never 0; handle may be NULL);
  * HY_EINVAL (bad value: ttl 0 or over the max, data over the path's cap,
- * reserved id), HY_EFULL (max_ops operations alive).
+ * reserved id, a mutable value whose key or signature does not verify),
+ * HY_ETOOBIG (a STORE of it would not fit the configured path's envelope:
+ * on the datagram path that is data over about 950 bytes, PROTOCOL.md §9),
+ * HY_EFULL (max_ops operations alive) or HY_ENOMEM.
  */
 int hy_dht_put(struct hy_dht *dht, const struct hy_id *key,
     const struct hy_value *v, bool permanent, hy_dht_put_cb *cb, void *arg,

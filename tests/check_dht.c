@@ -14,6 +14,7 @@
  */
 #include "config.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -718,6 +719,32 @@ START_TEST(test_dht_put_flow)
 	ck_assert_uint_eq(hy_dht_ops_alive(f.d), 0);
 	ck_assert_uint_eq(hy_dht_pending(f.d), 0);
 	ck_assert_int_eq(hy_dht_cancel(f.d, h), HY_ENOENT);
+	/* Values that a datagram STORE cannot carry are refused up front. */
+	{
+		static uint8_t big[HY_VALUE_DGRAM_MAX];
+		struct hy_value bv = plain(5, "");
+		size_t fit = 0;
+
+		bv.data.ptr = big;
+		f.h.fail_request = HY_EIO; /* no records: only the check */
+		for (size_t len = 1; len <= sizeof(big); len++) {
+			bv.data.len = len;
+			if (hy_dht_put(f.d, &key, &bv, false, put_cb, &c, f.now,
+			        &h) != HY_OK)
+				break;
+			fit = len;
+			ck_assert_int_eq(hy_dht_cancel(f.d, h), HY_OK);
+		}
+		bv.data.len = fit + 1;
+		ck_assert_int_eq(hy_dht_put(f.d, &key, &bv, false, put_cb, &c,
+		                     f.now, &h),
+		    HY_ETOOBIG);
+		f.h.fail_request = 0;
+		ck_assert_uint_gt(fit, 900);
+		printf("dht: largest value a datagram STORE carries: %zu "
+		       "bytes\n",
+		    fit);
+	}
 	fix_free(&f);
 }
 END_TEST
@@ -1162,6 +1189,96 @@ START_TEST(test_dht_replicate_stale_key)
 }
 END_TEST
 
+START_TEST(test_dht_get_mutable_verified)
+{
+	struct fix f;
+	struct hy_dht_config cfg;
+	struct hy_ident *owner;
+	struct hy_id key, other = mkid(0x01, 0x99);
+	struct hy_value v2, v3, forged;
+	const struct hy_value *order[3];
+	struct cbrec c;
+	uint64_t seqs[3];
+
+	hy_dht_config_default(&cfg);
+	cfg.rtable.allow_local = true;
+	cfg.get_enough_values = 0;
+	fix_init_cfg(&f, &cfg);
+	fill(&f, 3);
+	ck_assert_int_eq(hy_ident_generate(&owner), HY_OK);
+	mksigned(owner, &v2, &key, "", 2, "two");
+	mksigned(owner, &v3, &key, "", 3, "three");
+	mksigned(owner, &forged, &key, "", 5, "five");
+	forged.sig[10] ^= 1;
+	/* The origin refuses to put a value under the wrong key. */
+	ck_assert_int_eq(hy_dht_put(f.d, &other, &v2, false, put_cb, &c, f.now,
+	                     NULL),
+	    HY_EINVAL);
+	memset(&c, 0, sizeof(c));
+	ck_assert_int_eq(hy_dht_get(f.d, &key, get_cb, &c, f.now, NULL), HY_OK);
+	ck_assert_uint_eq(f.h.nreq, 3);
+	order[0] = &v2;
+	order[1] = &forged;
+	order[2] = &v3;
+	for (unsigned i = 0; i < 3; i++) {
+		struct hy_msg rep;
+
+		reply_init(&f, &rep, i, HY_MSG_VALUES);
+		rep.body.values.n_values = 1;
+		rep.body.values.values[0] = *order[i];
+		deliver(&f, i, &rep);
+		seqs[i] = (uint64_t)c.items;
+	}
+	/* seq 2, then seq 3; the forged seq 5 is dropped. */
+	ck_assert_int_eq(c.items, 2);
+	ck_assert_uint_eq(seqs[0], 1);
+	ck_assert_uint_eq(seqs[1], 1);
+	ck_assert_uint_eq(seqs[2], 2);
+	ck_assert_uint_eq(c.ids[0], UINT64_MAX);
+	ck_assert_int_eq(c.finals, 1);
+	ck_assert_int_eq(c.status, HY_DHT_FOUND);
+	hy_ident_free(owner);
+	fix_free(&f);
+}
+END_TEST
+
+START_TEST(test_dht_bootstrap_retry)
+{
+	struct fix f;
+	struct hy_addr seed = mkaddr(1000);
+	struct hy_dht_stats st;
+	uint64_t end;
+
+	fix_init(&f);
+	ck_assert_int_eq(hy_dht_bootstrap(f.d, &seed, 1, f.now), HY_OK);
+	ck_assert_uint_eq(f.h.nreq, 1);
+	/* The seed's answer is lost: the request times out. */
+	hy_dht_on_response(f.d, f.h.req[0].cookie, HY_ETIMEDOUT, NULL, NULL,
+	    f.now + 2000);
+	/* Within a few seconds the seed is asked again, then backs off. */
+	end = f.now + 60000;
+	while (f.now < end) {
+		uint64_t t = hy_dht_tick(f.d, f.now);
+
+		for (unsigned i = 0; i < f.h.nreq; i++)
+			if (!f.h.req[i].answered) {
+				f.h.req[i].answered = true;
+				hy_dht_on_response(f.d, f.h.req[i].cookie,
+				    HY_ETIMEDOUT, NULL, NULL, f.now);
+			}
+		f.now = t > f.now ? t : f.now + 1;
+	}
+	hy_dht_get_stats(f.d, f.now, &st);
+	ck_assert_uint_ge(st.rebootstraps, 2);
+	ck_assert_uint_le(st.rebootstraps, 4); /* 5, 10, 20, 40 s apart */
+	for (unsigned i = 0; i < f.h.nreq; i++) {
+		ck_assert_uint_eq(f.h.req[i].m.type, HY_MSG_FIND_NODE);
+		ck_assert(hy_addr_eq(&f.h.req[i].to, &seed));
+	}
+	fix_free(&f);
+}
+END_TEST
+
 static Suite *
 dht_suite(void)
 {
@@ -1185,6 +1302,8 @@ dht_suite(void)
 	tcase_add_test(tc, test_dht_maint_ping_refresh);
 	tcase_add_test(tc, test_dht_handover_new_contact);
 	tcase_add_test(tc, test_dht_replicate_stale_key);
+	tcase_add_test(tc, test_dht_get_mutable_verified);
+	tcase_add_test(tc, test_dht_bootstrap_retry);
 	tcase_add_test(tc, test_dht_new_invalid);
 	suite_add_tcase(s, tc);
 	return s;
