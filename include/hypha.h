@@ -162,9 +162,20 @@ HY_EXPORT const char *hy_node_status_str(enum hy_node_status st);
 /* Events, delivered from the event loop (never inside an API call). */
 enum hy_node_event {
 	HY_EVENT_JOINED = 1, /* the node heard back from the overlay */
-	HY_EVENT_ISOLATED = 2 /* it lost every contact that answered */
+	HY_EVENT_ISOLATED = 2, /* it lost every contact that answered */
+	HY_EVENT_CONTACT_ADDED = 3, /* a contact entered the routing table */
+	HY_EVENT_CONTACT_EVICTED = 4 /* a contact left it */
 };
-typedef void hy_node_event_cb(void *arg, enum hy_node_event ev);
+
+/* The contact of a CONTACT_* event (borrowed for the callback). */
+struct hy_event_contact {
+	uint8_t id[HY_ID_LEN];
+	char addr[56]; /* "a.b.c.d:port" or "[v6]:port" */
+};
+
+/* contact is NULL for JOINED and ISOLATED. */
+typedef void hy_node_event_cb(void *arg, enum hy_node_event ev,
+    const struct hy_event_contact *contact);
 HY_EXPORT void hy_node_set_event_cb(struct hy_node *n, hy_node_event_cb *cb,
     void *arg);
 

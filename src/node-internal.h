@@ -18,6 +18,7 @@ struct hy_ident;
 struct hy_seeds;
 
 #define HY_NODE_OPS 256
+#define HY_NODE_EVENTS 256 /* events queued for the embedder */
 
 enum hy_node_opkind { OP_FREE = 0, OP_PUT, OP_GET, OP_PEERS };
 
@@ -66,6 +67,15 @@ struct hy_node {
 	bool was_joined;
 	hy_node_event_cb *event_cb;
 	void *event_arg;
+	/* events waiting for delivery from the loop (bounded ring) */
+	struct event *evq;
+	struct hy_node_evitem {
+		enum hy_node_event ev;
+		bool has_contact;
+		struct hy_event_contact c;
+	} evring[HY_NODE_EVENTS];
+	unsigned ev_head, ev_count;
+	uint64_t events_dropped;
 	struct hy_node_op ops[HY_NODE_OPS];
 	int lock_fd; /* state directory lock, or -1 */
 	uint64_t next_save_ms;

@@ -113,6 +113,56 @@ hy_node_resched(struct hy_node *n)
 	evtimer_add(n->tick, &tv);
 }
 
+/* Deliver queued events (from the loop, never inside an API call). */
+static void
+hy_node_on_events(evutil_socket_t fd, short what, void *arg)
+{
+	struct hy_node *n = arg;
+
+	(void)fd;
+	(void)what;
+	while (n->ev_count > 0) {
+		struct hy_node_evitem it = n->evring[n->ev_head];
+
+		n->ev_head = (n->ev_head + 1) % HY_NODE_EVENTS;
+		n->ev_count--;
+		if (n->event_cb != NULL)
+			n->event_cb(n->event_arg, it.ev,
+			    it.has_contact ? &it.c : NULL);
+	}
+}
+
+static void
+hy_node_queue_event(struct hy_node *n, enum hy_node_event ev,
+    const struct hy_rtable_contact *c)
+{
+	struct hy_node_evitem *it;
+
+	if (n->event_cb == NULL)
+		return;
+	if (n->ev_count == HY_NODE_EVENTS) {
+		n->events_dropped++;
+		return;
+	}
+	it = &n->evring[(n->ev_head + n->ev_count++) % HY_NODE_EVENTS];
+	memset(it, 0, sizeof(*it));
+	it->ev = ev;
+	if (c != NULL) {
+		it->has_contact = true;
+		memcpy(it->c.id, c->id.b, HY_ID_LEN);
+		hy_addr_format(&c->addr, it->c.addr, sizeof(it->c.addr));
+	}
+	event_active(n->evq, EV_TIMEOUT, 0);
+}
+
+/* The routing table changed (called from inside the DHT). */
+static void
+hy_node_contact_change(void *arg, const struct hy_rtable_contact *c, bool added)
+{
+	hy_node_queue_event(arg,
+	    added ? HY_EVENT_CONTACT_ADDED : HY_EVENT_CONTACT_EVICTED, c);
+}
+
 /* The seeds module resolved an attempt's addresses: join through them. */
 static void
 hy_node_seeds_resolved(const struct hy_addr *addrs, size_t n_addrs, void *arg)
@@ -144,9 +194,8 @@ hy_node_check_join(struct hy_node *n, uint64_t now)
 		hy_log_emit(&n->log, HY_LOG_INFO, "%s",
 		    joined ? "joined the overlay"
 		           : "isolated: no contact answers");
-		if (n->event_cb != NULL)
-			n->event_cb(n->event_arg,
-			    joined ? HY_EVENT_JOINED : HY_EVENT_ISOLATED);
+		hy_node_queue_event(n,
+		    joined ? HY_EVENT_JOINED : HY_EVENT_ISOLATED, NULL);
 	}
 }
 
@@ -271,7 +320,8 @@ hy_node_new(struct event_base *base, const struct hy_config *cfg, char *err,
 		goto fail;
 	}
 	n->tick = evtimer_new(base, hy_node_on_tick, n);
-	if (n->tick == NULL) {
+	n->evq = event_new(base, -1, 0, hy_node_on_events, n);
+	if (n->tick == NULL || n->evq == NULL) {
 		snprintf(err, errlen, "out of memory");
 		goto fail;
 	}
@@ -326,6 +376,8 @@ hy_node_dht_config(const struct hy_node *n, struct hy_dht_config *dc)
 	for (size_t i = 0; i < c->n_listen; i++)
 		if (hy_addr_is_local(&c->listen[i]))
 			dc->rtable.allow_local = true;
+	dc->rtable.on_change = hy_node_contact_change;
+	dc->rtable.on_change_arg = (void *)n;
 }
 
 int
@@ -438,6 +490,8 @@ hy_node_free(struct hy_node *n)
 	hy_node_stop(n);
 	if (n->tick != NULL)
 		event_free(n->tick);
+	if (n->evq != NULL)
+		event_free(n->evq);
 	hy_ident_free(n->ident);
 	free(n);
 }

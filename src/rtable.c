@@ -288,10 +288,21 @@ hy_rt_div_ok(const struct hy_rtable *rt, int bi, const struct hy_addr *addr,
 }
 
 static void
+hy_rt_notify(const struct hy_rtable *rt, const struct hy_rtable_contact *c,
+    bool added)
+{
+	if (rt->cfg.on_change != NULL)
+		rt->cfg.on_change(rt->cfg.on_change_arg, c, added);
+}
+
+static void
 hy_rt_drop_contact(struct hy_rtable *rt, struct hy_rt_bucket *b, unsigned i)
 {
+	struct hy_rtable_contact gone = b->c[i];
+
 	b->c[i] = b->c[--b->nc];
 	rt->ncontacts--;
+	hy_rt_notify(rt, &gone, false);
 }
 
 static void
@@ -351,6 +362,7 @@ hy_rt_fill(struct hy_rtable *rt, int bi)
 		cand.fails = 0;
 		b->c[b->nc++] = cand;
 		rt->ncontacts++;
+		hy_rt_notify(rt, &cand, true);
 	}
 }
 
@@ -591,6 +603,7 @@ hy_rtable_heard(struct hy_rtable *rt, const struct hy_id *id,
 			hy_rt_init_contact(&b->c[b->nc++], id, addr, how,
 			    now_ms);
 			rt->ncontacts++;
+			hy_rt_notify(rt, &b->c[b->nc - 1], true);
 			if (how == HY_RTABLE_REPLY && now_ms > b->touched_ms)
 				b->touched_ms = now_ms;
 			err = HY_RTABLE_ADDED;
@@ -619,7 +632,9 @@ hy_rtable_heard(struct hy_rtable *rt, const struct hy_id *id,
 		slot = hy_rt_slot(rt, b, id, true);
 		if (slot >= 0)
 			hy_rt_drop_cand(rt, b, (unsigned)slot);
+		hy_rt_notify(rt, c, false);
 		hy_rt_init_contact(c, id, addr, how, now_ms);
+		hy_rt_notify(rt, c, true);
 		err = HY_RTABLE_ADDED;
 		goto out;
 	}

@@ -29,6 +29,8 @@
  * Configuration. Fill with hy_rtable_config_default(), then change fields.
  * Every limit is checked by hy_rtable_new().
  */
+struct hy_rtable_contact;
+
 struct hy_rtable_config {
 	unsigned k; /* contacts per bucket (20) */
 	unsigned repl_size; /* replacement cache per bucket; 0 = k */
@@ -48,6 +50,15 @@ struct hy_rtable_config {
 	bool admit_unverified; /* a QUERY from a new ID may enter a
 	                          bucket (true, BEP 5); if false it only
 	                          becomes a candidate until it replies */
+	/*
+	 * Told of every contact that enters (added) or leaves the table
+	 * (evicted, removed, replaced); NULL: nobody. Called synchronously
+	 * from inside the table's functions: it must not call back into the
+	 * table. Moves between buckets (splits) are not reported.
+	 */
+	void (*on_change)(void *arg, const struct hy_rtable_contact *c,
+	    bool added);
+	void *on_change_arg;
 };
 
 /* How we heard from a peer. */

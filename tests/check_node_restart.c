@@ -194,14 +194,21 @@ START_TEST(test_node_corrupt_state_is_not_fatal)
 }
 END_TEST
 
-static int joined_events;
+static int joined_events, added_events;
 
 static void
-on_event(void *arg, enum hy_node_event ev)
+on_event(void *arg, enum hy_node_event ev, const struct hy_event_contact *c)
 {
 	(void)arg;
-	if (ev == HY_EVENT_JOINED)
+	if (ev == HY_EVENT_JOINED) {
+		ck_assert_ptr_null(c);
 		joined_events++;
+	}
+	if (ev == HY_EVENT_CONTACT_ADDED) {
+		ck_assert_ptr_nonnull(c);
+		ck_assert_ptr_nonnull(strstr(c->addr, "127.0.0.1:"));
+		added_events++;
+	}
 }
 
 START_TEST(test_node_status_and_events)
@@ -225,7 +232,7 @@ START_TEST(test_node_status_and_events)
 
 	seed = node(NULL, NULL, &rc);
 	hy_node_addr(seed, 4, seedaddr, sizeof(seedaddr));
-	joined_events = 0;
+	joined_events = added_events = 0;
 	a = node(seedaddr, NULL, &rc);
 	ck_assert_int_eq(rc, HY_OK);
 	hy_node_set_event_cb(a, on_event, NULL);
@@ -233,6 +240,7 @@ START_TEST(test_node_status_and_events)
 	for (int i = 0; i < 150 && joined_events == 0; i++)
 		spin(20);
 	ck_assert_int_eq(joined_events, 1);
+	ck_assert_int_ge(added_events, 1); /* the seed entered the table */
 	ck_assert_int_eq(hy_node_status(a), HY_NODE_JOINED);
 	hy_node_stop(a);
 	ck_assert_int_eq(hy_node_status(a), HY_NODE_STOPPED);

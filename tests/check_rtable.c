@@ -1297,6 +1297,78 @@ invariant_broken(const struct hy_rtable *rt)
 }
 
 /* Random operation sequences keep every invariant. */
+/* What the change hook reported: adds, removals, the last of each. */
+struct changes {
+	int added, removed;
+	struct hy_id last_added, last_removed;
+};
+
+static void
+on_change(void *arg, const struct hy_rtable_contact *c, bool added)
+{
+	struct changes *ch = arg;
+
+	if (added) {
+		ch->added++;
+		ch->last_added = c->id;
+	} else {
+		ch->removed++;
+		ch->last_removed = c->id;
+	}
+}
+
+/*
+ * The hook sees every contact that enters or leaves: adds minus removals
+ * is always the number of contacts, through splits, evictions,
+ * promotions and in-place replacement; an eviction by a failed ping
+ * reports the evicted contact and the promoted candidate.
+ */
+START_TEST(test_rtable_change_hook)
+{
+	struct hy_rtable_config cfg;
+	struct hy_rtable_stats st;
+	struct changes ch = { 0 };
+	struct hy_rtable *rt;
+	struct hy_id self, ids[600];
+	struct hy_rng r;
+	uint64_t t = T0;
+
+	hy_rng_seed(&r, 11);
+	self = rid(&r);
+	hy_rtable_config_default(&cfg);
+	cfg.k = 4;
+	cfg.on_change = on_change;
+	cfg.on_change_arg = &ch;
+	rt = mk(&self, &cfg);
+	for (int i = 0; i < 600; i++) {
+		struct hy_addr a = pub((uint32_t)i);
+
+		ids[i] = id_pfx(&self, (int)hy_rng_below(&r, 12), &r);
+		t += 1000;
+		(void)hy_rtable_heard(rt, &ids[i], &a, HY_RTABLE_REPLY, t);
+		if (hy_rng_below(&r, 3) == 0) {
+			int j = (int)hy_rng_below(&r, (uint64_t)i + 1);
+			struct hy_rtable_contact c;
+			int before = ch.removed;
+
+			(void)hy_rtable_failed(rt, &ids[j], t);
+			(void)hy_rtable_failed(rt, &ids[j], t);
+			if (ch.removed > before)
+				ck_assert_int_eq(hy_rtable_find(rt,
+				                     &ch.last_removed, &c),
+				    HY_ENOENT);
+		}
+		if (hy_rng_below(&r, 7) == 0)
+			(void)hy_rtable_remove(rt,
+			    &ids[hy_rng_below(&r, (uint64_t)i + 1)], t);
+		hy_rtable_stats(rt, t, &st);
+		ck_assert_int_eq(ch.added - ch.removed, (int)st.contacts);
+	}
+	ck_assert_int_gt(ch.removed, 10);
+	hy_rtable_free(rt);
+}
+END_TEST
+
 START_TEST(test_rtable_random_ops_invariants)
 {
 	struct hy_rtable_config cfg;
@@ -1416,6 +1488,7 @@ rtable_suite(void)
 	tcase_add_test(tc, test_rtable_tick);
 	tcase_add_test(tc, test_rtable_split_moves_candidates);
 	tcase_add_test(tc, test_rtable_unverified_not_admitted);
+	tcase_add_test(tc, test_rtable_change_hook);
 	tcase_add_loop_test(tc, test_rtable_random_ops_invariants, 0, 12);
 	suite_add_tcase(s, tc);
 	return s;
