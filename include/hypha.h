@@ -185,6 +185,9 @@ struct hy_value_info {
 	size_t len;
 	uint64_t id; /* value id: distinguishes values under one key */
 	uint32_t ttl_s;
+	int is_mutable; /* a signed mutable value (hy_node_put_mutable) */
+	uint64_t seq; /* its sequence number */
+	uint8_t owner[33]; /* its owner's public key (compressed P-256) */
 };
 
 /* put / announce finished: err 0 and stored_on >= 1, or an error
@@ -228,6 +231,19 @@ HY_EXPORT int hy_node_put(struct hy_node *n, const uint8_t key[HY_ID_LEN],
     void *arg, uint64_t *handle);
 HY_EXPORT int hy_node_get(struct hy_node *n, const uint8_t key[HY_ID_LEN],
     hy_get_cb *cb, void *arg, uint64_t *handle);
+
+/*
+ * A signed mutable value (BEP 44 semantics, P-256), owned by this node's
+ * key: its DHT key is SHA-256(owner public key || salt), written to
+ * key_out. Storing nodes keep the highest seq; cas != 0 makes the put
+ * conditional on the stored seq being cas. The callback gets HY_EEXIST
+ * when the storing nodes refused it (CAS mismatch or seq not newer).
+ * salt is at most 64 bytes; ttl_s 0 means the configured default.
+ */
+HY_EXPORT int hy_node_put_mutable(struct hy_node *n, const void *salt,
+    size_t salt_len, const void *data, size_t len, uint64_t seq, uint64_t cas,
+    uint32_t ttl_s, hy_put_cb *cb, void *arg, uint8_t key_out[HY_ID_LEN],
+    uint64_t *handle);
 
 /* BEP 5: announce that this node serves key on port (0: its own port). */
 HY_EXPORT int hy_node_announce(struct hy_node *n, const uint8_t key[HY_ID_LEN],

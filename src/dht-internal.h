@@ -59,6 +59,8 @@ struct hy_dht_op {
 	uint8_t kind; /* enum hy_dht_kind */
 	uint8_t phase; /* enum hy_dht_phase */
 	bool permanent;
+	uint64_t cas; /* put: STORE compare-and-swap (0: none) */
+	unsigned conflicts; /* put: STOREs refused with CONFLICT */
 	bool seed;
 	uint16_t port;
 	struct hy_id key;

@@ -326,6 +326,7 @@ lookup_done(struct hy_dht *d, struct hy_dht_op *op, uint64_t now_ms)
 			m.body.store.token.ptr = t->tok;
 			m.body.store.token.len = t->len;
 			m.body.store.value = op->vals[j].v;
+			m.body.store.cas = op->cas;
 			op->info.requests++;
 			if (hy_dht_send(d, &res[i].addr, &res[i].id, &m, &p) ==
 			    HY_OK)
@@ -529,8 +530,14 @@ hy_dht_op_response(struct hy_dht *d, const struct hy_dht_pend *p, int err,
 		    (reply->type == HY_MSG_STORED ||
 		        reply->type == HY_MSG_ANNOUNCED))
 			op->stored_on++;
+		if (err == HY_OK && reply->type == HY_MSG_ERROR &&
+		    reply->body.error.code == HY_WERR_CONFLICT)
+			op->conflicts++;
 		if (op->out == 0) {
-			op->err = op->stored_on > 0 ? HY_OK : HY_EUNREACHABLE;
+			/* every answer a CONFLICT: the CAS or seq lost */
+			op->err = op->stored_on > 0 ? HY_OK
+			    : op->conflicts > 0     ? HY_EEXIST
+			                            : HY_EUNREACHABLE;
 			op_finish(d, op, now_ms);
 		}
 		break;
@@ -654,6 +661,14 @@ hy_dht_put(struct hy_dht *d, const struct hy_id *key, const struct hy_value *v,
     bool permanent, hy_dht_put_cb *cb, void *arg, uint64_t now_ms,
     uint64_t *handle)
 {
+	return hy_dht_put_cas(d, key, v, permanent, 0, cb, arg, now_ms, handle);
+}
+
+int
+hy_dht_put_cas(struct hy_dht *d, const struct hy_id *key,
+    const struct hy_value *v, bool permanent, uint64_t cas, hy_dht_put_cb *cb,
+    void *arg, uint64_t now_ms, uint64_t *handle)
+{
 	struct hy_dht_op *op;
 	uint64_t h;
 	int err = HY_EINVAL;
@@ -677,6 +692,7 @@ hy_dht_put(struct hy_dht *d, const struct hy_id *key, const struct hy_value *v,
 	op->put_cb = cb;
 	op->arg = arg;
 	op->permanent = permanent;
+	op->cas = v->is_mutable ? cas : 0;
 	op->vals = calloc(1, sizeof(*op->vals));
 	if (op->vals == NULL || hy_dht_val_copy(&op->vals[0], v) != HY_OK) {
 		hy_dht_op_release(d, op);

@@ -120,8 +120,9 @@ struct hy_dht_op_info {
 
 /*
  * put / announce: err 0 and stored_on >= 1 when at least one node
- * accepted; else err HY_EUNREACHABLE (no node accepted, none reachable) or
- * HY_ECANCELED. For a permanent put, called after the first round only.
+ * accepted; else err HY_EUNREACHABLE (no node accepted, none reachable),
+ * HY_EEXIST (every answer was CONFLICT) or HY_ECANCELED. For a permanent put,
+ * called after the first round only.
  */
 typedef void hy_dht_put_cb(void *arg, int err, unsigned stored_on,
     const struct hy_dht_op_info *info);
@@ -243,6 +244,16 @@ bool hy_dht_joined(const struct hy_dht *dht, uint64_t now_ms);
 int hy_dht_put(struct hy_dht *dht, const struct hy_id *key,
     const struct hy_value *v, bool permanent, hy_dht_put_cb *cb, void *arg,
     uint64_t now_ms, uint64_t *handle);
+
+/*
+ * hy_dht_put with compare-and-swap for a mutable value (BEP 44): storing
+ * nodes accept it only if the seq they hold equals cas (0: no condition).
+ * The callback gets HY_EEXIST when every node that answered refused with
+ * CONFLICT (the CAS failed or the seq is too old).
+ */
+int hy_dht_put_cas(struct hy_dht *d, const struct hy_id *key,
+    const struct hy_value *v, bool permanent, uint64_t cas, hy_dht_put_cb *cb,
+    void *arg, uint64_t now_ms, uint64_t *handle);
 
 /* FIND_VALUE lookup for key (see hy_dht_get_cb). Returns as hy_dht_put. */
 int hy_dht_get(struct hy_dht *dht, const struct hy_id *key, hy_dht_get_cb *cb,

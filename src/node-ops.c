@@ -11,9 +11,11 @@
 #include "config.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "crypto.h"
+#include "ident.h"
 #include "node-internal.h"
 
 static struct hy_node_op *
@@ -72,9 +74,17 @@ hy_node_get_item(void *arg, const struct hy_value *v, enum hy_dht_status status,
 
 	(void)info;
 	if (v != NULL) {
-		struct hy_value_info vi = { v->data.ptr, v->data.len, v->id,
-			(uint32_t)v->ttl_s };
+		struct hy_value_info vi;
 
+		memset(&vi, 0, sizeof(vi));
+		vi.data = v->data.ptr;
+		vi.len = v->data.len;
+		vi.id = v->id;
+		vi.ttl_s = (uint32_t)v->ttl_s;
+		vi.is_mutable = v->is_mutable;
+		vi.seq = v->seq;
+		if (v->is_mutable)
+			memcpy(vi.owner, v->owner, sizeof(vi.owner));
 		cb(cbarg, HY_OK, &vi);
 		return;
 	}
@@ -170,6 +180,64 @@ hy_node_put(struct hy_node *n, const uint8_t key[HY_ID_LEN], const void *data,
 	if (rc == HY_OK && opts != NULL && opts->permanent &&
 	    (rc = hy_node_perm_add(n, &k, &v, dh)) != HY_OK)
 		(void)hy_dht_cancel(n->dht, dh);
+	return hy_node_op_started(n, op, rc, dh, handle);
+}
+
+int
+hy_node_put_mutable(struct hy_node *n, const void *salt, size_t salt_len,
+    const void *data, size_t len, uint64_t seq, uint64_t cas, uint32_t ttl_s,
+    hy_put_cb *cb, void *arg, uint8_t key_out[HY_ID_LEN], uint64_t *handle)
+{
+	const size_t tbs_cap = HY_VALUE_MAX + 128;
+	uint8_t *tbs;
+	struct hy_node_op *op;
+	struct hy_value v;
+	struct hy_id k;
+	size_t tlen;
+	uint64_t dh = 0;
+	int rc;
+
+	if (n->dht == NULL)
+		return HY_ESTATE;
+	if (cb == NULL || salt_len > HY_SALT_MAX || len > HY_VALUE_MAX ||
+	    (data == NULL && len > 0) || (salt == NULL && salt_len > 0))
+		return HY_EINVAL;
+	memset(&v, 0, sizeof(v));
+	v.id = HY_STORE_MUTABLE_ID;
+	v.ttl_s = ttl_s != 0 ? ttl_s : n->cfg.value_ttl_s;
+	v.data.ptr = data;
+	v.data.len = len;
+	v.is_mutable = true;
+	memcpy(v.owner, hy_ident_pubkey(n->ident), HY_PUBKEY_LEN);
+	v.salt.ptr = salt;
+	v.salt.len = salt_len;
+	v.seq = seq;
+	/* key = SHA-256(owner || salt); the owner signs (salt, seq, data) */
+	{
+		const struct hy_span parts[2] = { { v.owner, HY_PUBKEY_LEN },
+			{ salt, salt_len } };
+
+		if ((rc = hy_sha256v(parts, 2, k.b)) != HY_OK)
+			return rc;
+	}
+	tbs = malloc(tbs_cap); /* the signed bytes: up to a whole value */
+	if (tbs == NULL)
+		return HY_ENOMEM;
+	rc = hy_value_tbs(&v, tbs, tbs_cap, &tlen);
+	if (rc == HY_OK)
+		rc = hy_ident_sign(n->ident, HY_MUTABLE_SIG_CTX, tbs, tlen,
+		    v.sig);
+	free(tbs);
+	if (rc != HY_OK)
+		return rc;
+	op = hy_node_op_new(n, OP_PUT, arg);
+	if (op == NULL)
+		return HY_EFULL;
+	op->cb.put = cb;
+	rc = hy_dht_put_cas(n->dht, &k, &v, false, cas, hy_node_put_done, op,
+	    hy_node_now(), &dh);
+	if (rc == HY_OK && key_out != NULL)
+		memcpy(key_out, k.b, HY_ID_LEN);
 	return hy_node_op_started(n, op, rc, dh, handle);
 }
 

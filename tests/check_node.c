@@ -269,6 +269,54 @@ START_TEST(test_node_cancel_and_stop)
 }
 END_TEST
 
+static int
+put_mut(int from, uint64_t seq, uint64_t cas, const char *data,
+    uint8_t key[HY_ID_LEN])
+{
+	struct result p = { 0 };
+
+	ck_assert_int_eq(hy_node_put_mutable(nodes[from], "profile", 7, data,
+	                     strlen(data), seq, cas, 600, put_done, &p, key,
+	                     NULL),
+	    HY_OK);
+	run_until(&p.final, 10000);
+	ck_assert_int_eq(p.final, 1);
+	return p.err;
+}
+
+static void
+get_latest(int from, const uint8_t key[HY_ID_LEN], const char *want)
+{
+	struct result g = { 0 };
+
+	ck_assert_int_eq(hy_node_get(nodes[from], key, get_item, &g, NULL),
+	    HY_OK);
+	run_until(&g.final, 10000);
+	ck_assert_int_eq(g.err, HY_OK);
+	ck_assert_uint_eq(g.len, strlen(want));
+	ck_assert_mem_eq(g.data, want, g.len);
+}
+
+/* BEP 44 with P-256: the owner's newer seq wins; CAS and old seqs lose. */
+START_TEST(test_node_mutable_values)
+{
+	uint8_t key[HY_ID_LEN], key2[HY_ID_LEN];
+
+	ck_assert_int_eq(put_mut(1, 1, 0, "version one", key), HY_OK);
+	get_latest(6, key, "version one");
+	ck_assert_int_eq(put_mut(1, 2, 1, "version two", key2), HY_OK);
+	ck_assert_mem_eq(key, key2, HY_ID_LEN); /* same owner and salt */
+	get_latest(7, key, "version two");
+	/* a stale compare-and-swap, and a sequence number that went back */
+	ck_assert_int_eq(put_mut(1, 3, 1, "lost race", key2), HY_EEXIST);
+	ck_assert_int_eq(put_mut(1, 1, 0, "rollback", key2), HY_EEXIST);
+	get_latest(8, key, "version two");
+	/* another owner with the same salt writes under another key */
+	ck_assert_int_eq(put_mut(2, 9, 0, "someone else", key2), HY_OK);
+	ck_assert(memcmp(key, key2, HY_ID_LEN) != 0);
+}
+END_TEST
+
 static Suite *
 node_suite(void)
 {
@@ -281,6 +329,7 @@ node_suite(void)
 	tcase_add_test(tc, test_node_put_get_larger_than_datagram);
 	tcase_add_test(tc, test_node_get_missing);
 	tcase_add_test(tc, test_node_announce_get_peers);
+	tcase_add_test(tc, test_node_mutable_values);
 	tcase_add_test(tc, test_node_cancel_and_stop);
 	tcase_set_timeout(tc, 120);
 	suite_add_tcase(s, tc);
