@@ -260,6 +260,19 @@ HY_EXPORT int hy_node_cancel(struct hy_node *n, uint64_t handle);
 HY_EXPORT int hy_node_stats(const struct hy_node *n,
     int (*cb)(const char *name, uint64_t value, void *arg), void *arg);
 
+/* One routing-table contact, as hy_node_routes reports it. */
+struct hy_route {
+	uint8_t id[HY_ID_LEN];
+	char addr[56];
+	const char *status; /* "good", "questionable" or "bad" */
+	uint64_t last_seen_ms_ago; /* since we last heard from it */
+	unsigned bucket;
+};
+
+/* Call cb for every contact in the routing table; stops on non-zero. */
+HY_EXPORT int hy_node_routes(const struct hy_node *n,
+    int (*cb)(const struct hy_route *r, void *arg), void *arg);
+
 /* SHA-256 of a string: how the daemon and the CLI turn names into keys. */
 HY_EXPORT void hy_key_from_string(const char *s, size_t len,
     uint8_t key[HY_ID_LEN]);

@@ -399,3 +399,45 @@ hy_node_stats(const struct hy_node *n,
 #undef EMIT
 	return rc;
 }
+
+struct hy_routes_ctx {
+	const struct hy_node *n;
+	struct hy_rtable *rt;
+	uint64_t now;
+	int (*cb)(const struct hy_route *r, void *arg);
+	void *arg;
+};
+
+static int
+hy_node_route_one(const struct hy_rtable_contact *c, void *arg)
+{
+	struct hy_routes_ctx *x = arg;
+	static const char *const names[] = { "good", "questionable", "bad" };
+	struct hy_route r;
+	enum hy_rtable_status st = hy_rtable_status(x->rt, c, x->now);
+
+	memset(&r, 0, sizeof(r));
+	memcpy(r.id, c->id.b, HY_ID_LEN);
+	hy_addr_format(&c->addr, r.addr, sizeof(r.addr));
+	r.status = (unsigned)st < 3 ? names[st] : "bad";
+	r.last_seen_ms_ago =
+	    x->now > c->last_seen_ms ? x->now - c->last_seen_ms : 0;
+	r.bucket = (unsigned)hy_rtable_bucket_of(x->rt, &c->id);
+	return x->cb(&r, x->arg);
+}
+
+int
+hy_node_routes(const struct hy_node *n,
+    int (*cb)(const struct hy_route *r, void *arg), void *arg)
+{
+	struct hy_routes_ctx x;
+
+	if (n->dht == NULL)
+		return 0;
+	x.n = n;
+	x.rt = hy_dht_rtable(n->dht);
+	x.now = hy_node_now();
+	x.cb = cb;
+	x.arg = arg;
+	return hy_rtable_foreach(x.rt, hy_node_route_one, &x);
+}

@@ -155,8 +155,25 @@ key_of(const char *name, uint8_t key[HY_ID_LEN])
 	hy_key_from_string(name, strlen(name), key);
 }
 
+static int
+count_route(const struct hy_route *r, void *arg)
+{
+	int *n = arg;
+
+	ck_assert_ptr_nonnull(strstr(r->addr, "127.0.0.1:"));
+	ck_assert(strcmp(r->status, "good") == 0 ||
+	    strcmp(r->status, "questionable") == 0 ||
+	    strcmp(r->status, "bad") == 0);
+	(*n)++;
+	return 0;
+}
+
 START_TEST(test_node_overlay_joins)
 {
+	int routes = 0;
+
+	hy_node_routes(nodes[5], count_route, &routes);
+	ck_assert_int_ge(routes, 3);
 	for (int i = 0; i < N; i++) {
 		uint64_t c = 0;
 
