@@ -1,20 +1,13 @@
 #!/bin/sh
 # hypha's main job on a fresh Debian 12 machine: install what is missing,
-# build, and run it.
-#
-# Today (foundation stage) the runnable part is the node identity: this
-# creates a fresh state directory, generates the node's P-256 identity in it
-# and prints the node ID, then loads it back to show the ID is stable. The
-# local overlay demo (16 daemons storing and finding keys) replaces this when
-# the daemon lands.
+# build, and run a local overlay: 16 nodes on 127.0.0.1..127.0.0.16 join
+# through one seed, one node stores 300 keys, other nodes read them back,
+# a quarter of the nodes stop, the keys are read again, and a content hash
+# is announced and its peers found. Prints a summary (found/total,
+# latencies). Everything stays on the loopback interface and stops by
+# itself.
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 "$top/contrib/deps.sh"
 "$top/contrib/build.sh"
-hypha="$top/build/src/hypha/hypha"
-dir=$(mktemp -d "${TMPDIR:-/tmp}/hypha-demo.XXXXXX")
-trap 'rm -rf "$dir"' EXIT
-echo "state directory: $dir"
-"$hypha" keygen "$dir"
-printf 'reloaded ID:     '
-"$hypha" id "$dir"
+exec "$top/build/contrib/examples/overlay" "$@"

@@ -58,6 +58,13 @@ else
 fi
 cd "$top"
 
+stage "the README's demo: a local overlay of 16 nodes"
+if [ -x build/contrib/examples/overlay ] && build/contrib/examples/overlay; then
+	P=$((P + 1))
+else
+	fail "demo overlay"
+fi
+
 if [ "${HY_QUICK:-0}" != 1 ]; then
 	stage "make check under valgrind"
 	mkdir -p build-vg && cd build-vg
