@@ -4,6 +4,10 @@
  */
 #include "config.h"
 
+#include <stdarg.h>
+#include <stdio.h>
+
+#include "errbuf.h"
 #include "hypha.h"
 
 static const char *const hy_errstr[] = {
@@ -50,4 +54,16 @@ hy_strerror(int err)
 	if (err <= 0 && err > -(int)(sizeof(hy_errstr) / sizeof(hy_errstr[0])))
 		s = hy_errstr[-err];
 	return s != NULL ? s : "unknown error";
+}
+
+void
+hy_seterr(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err == NULL || errlen == 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
 }

@@ -42,6 +42,7 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
+#include "errbuf.h"
 #include "ident.h"
 
 struct hy_ident {
@@ -52,21 +53,6 @@ struct hy_ident {
 };
 
 #define CERT_DAYS 3653 /* ten years */
-
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void
-seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 static int
 cert_add_ext(X509 *x, int nid, const char *value)
@@ -428,24 +414,24 @@ check_pkey(EVP_PKEY *pkey, const char *path, char *err, size_t errlen)
 
 	if (!EVP_PKEY_is_a(pkey, "EC")) {
 		type = EVP_PKEY_get0_type_name(pkey);
-		seterr(err, errlen, "%s: %s key, expected ECDSA P-256", path,
+		hy_seterr(err, errlen, "%s: %s key, expected ECDSA P-256", path,
 		    type != NULL ? type : "unknown");
 		goto out;
 	}
 	if (EVP_PKEY_get_group_name(pkey, group, sizeof(group), &glen) != 1) {
-		seterr(err, errlen,
+		hy_seterr(err, errlen,
 		    "%s: EC key without a named curve, expected P-256", path);
 		goto out;
 	}
 	if (hy_pkey_get_pubkey(pkey, pub) != HY_OK) {
-		seterr(err, errlen, "%s: EC key on curve %s, expected P-256",
+		hy_seterr(err, errlen, "%s: EC key on curve %s, expected P-256",
 		    path, group);
 		goto out;
 	}
 	rc = HY_ECORRUPT;
 	if ((ctx = EVP_PKEY_CTX_new_from_pkey(NULL, pkey, NULL)) == NULL ||
 	    EVP_PKEY_check(ctx) != 1) {
-		seterr(err, errlen, "%s: key fails its consistency check",
+		hy_seterr(err, errlen, "%s: key fails its consistency check",
 		    path);
 		goto out;
 	}
@@ -465,31 +451,31 @@ hy_ident_load(struct hy_ident **out, const char *path, char *err, size_t errlen)
 	ssize_t len = 0;
 	int fd = -1, rc = HY_EINVAL;
 
-	seterr(err, errlen, "%s", "");
+	hy_seterr(err, errlen, "%s", "");
 	ERR_set_mark();
 	if (out == NULL || path == NULL || path[0] == '\0') {
-		seterr(err, errlen, "no key file name given");
+		hy_seterr(err, errlen, "no key file name given");
 		goto out;
 	}
 	/* O_NONBLOCK: a FIFO must not hang us; it is refused below. */
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK)) <
 	    0) {
 		rc = errno == ENOENT ? HY_ENOENT : HY_EIO;
-		seterr(err, errlen, "%s: cannot open: %s", path,
+		hy_seterr(err, errlen, "%s: cannot open: %s", path,
 		    strerror(errno));
 		goto out;
 	}
 	if (fstat(fd, &st) != 0) {
 		rc = HY_EIO;
-		seterr(err, errlen, "%s: %s", path, strerror(errno));
+		hy_seterr(err, errlen, "%s: %s", path, strerror(errno));
 		goto out;
 	}
 	if (!S_ISREG(st.st_mode)) {
-		seterr(err, errlen, "%s: not a regular file", path);
+		hy_seterr(err, errlen, "%s: not a regular file", path);
 		goto out;
 	}
 	if ((st.st_mode & 077) != 0) {
-		seterr(err, errlen,
+		hy_seterr(err, errlen,
 		    "%s: permissions %04o are too open: a private key must not "
 		    "be accessible by group or others (chmod 600 it)",
 		    path, (unsigned)(st.st_mode & 07777));
@@ -500,17 +486,19 @@ hy_ident_load(struct hy_ident **out, const char *path, char *err, size_t errlen)
 		goto out;
 	if ((len = read_file(fd, buf, HY_IDENT_MAXFILE + 1)) < 0) {
 		rc = HY_EIO;
-		seterr(err, errlen, "%s: read: %s", path, strerror(errno));
+		hy_seterr(err, errlen, "%s: read: %s", path, strerror(errno));
 		goto out;
 	}
 	rc = HY_ECORRUPT;
 	if (len == 0) {
-		seterr(err, errlen, "%s: empty file, expected a PEM key", path);
+		hy_seterr(err, errlen, "%s: empty file, expected a PEM key",
+		    path);
 		goto out;
 	}
 	if (len > HY_IDENT_MAXFILE) {
-		seterr(err, errlen, "%s: larger than %d bytes: not a key file",
-		    path, HY_IDENT_MAXFILE);
+		hy_seterr(err, errlen,
+		    "%s: larger than %d bytes: not a key file", path,
+		    HY_IDENT_MAXFILE);
 		goto out;
 	}
 	if ((bio = BIO_new_mem_buf(buf, (int)len)) == NULL) {
@@ -520,12 +508,12 @@ hy_ident_load(struct hy_ident **out, const char *path, char *err, size_t errlen)
 	pkey = PEM_read_bio_PrivateKey(bio, NULL, no_passphrase, NULL);
 	if (pkey == NULL) {
 		if (memmem(buf, (size_t)len, "ENCRYPTED", 9) != NULL)
-			seterr(err, errlen,
+			hy_seterr(err, errlen,
 			    "%s: encrypted keys are not supported", path);
 		else if (memmem(buf, (size_t)len, "-----BEGIN", 10) == NULL)
-			seterr(err, errlen, "%s: not a PEM file", path);
+			hy_seterr(err, errlen, "%s: not a PEM file", path);
 		else
-			seterr(err, errlen,
+			hy_seterr(err, errlen,
 			    "%s: no valid PEM private key (corrupt file?)",
 			    path);
 		goto out;
@@ -538,14 +526,14 @@ hy_ident_load(struct hy_ident **out, const char *path, char *err, size_t errlen)
 	    OSSL_PKEY_PARAM_EC_POINT_CONVERSION_FORMAT,
 	    OSSL_PKEY_EC_POINT_CONVERSION_FORMAT_UNCOMPRESSED);
 	if ((rc = ident_from_pkey(pkey, out)) != HY_OK) {
-		seterr(err, errlen, "%s: cannot build identity: %s", path,
+		hy_seterr(err, errlen, "%s: cannot build identity: %s", path,
 		    hy_strerror(rc));
 		goto out;
 	}
 	pkey = NULL;
 out:
 	if (rc != HY_OK && err != NULL && errlen > 0 && err[0] == '\0')
-		seterr(err, errlen, "%s: %s", path, hy_strerror(rc));
+		hy_seterr(err, errlen, "%s: %s", path, hy_strerror(rc));
 	if (fd >= 0)
 		close(fd);
 	BIO_free(bio);
@@ -568,9 +556,9 @@ hy_ident_load_or_create(struct hy_ident **out, const char *state_dir, char *err,
 	size_t plen;
 	int rc = HY_EINVAL;
 
-	seterr(err, errlen, "%s", "");
+	hy_seterr(err, errlen, "%s", "");
 	if (out == NULL || state_dir == NULL || state_dir[0] == '\0') {
-		seterr(err, errlen, "no state directory given");
+		hy_seterr(err, errlen, "no state directory given");
 		goto out;
 	}
 	plen = strlen(state_dir) + sizeof("/" HY_IDENT_KEYFILE);
@@ -584,30 +572,30 @@ hy_ident_load_or_create(struct hy_ident **out, const char *state_dir, char *err,
 		(void)chmod(state_dir, 0700);
 	} else if (errno != EEXIST) {
 		rc = errno == ENOENT ? HY_ENOENT : HY_EIO;
-		seterr(err, errlen, "%s: cannot create directory: %s",
+		hy_seterr(err, errlen, "%s: cannot create directory: %s",
 		    state_dir, strerror(errno));
 		goto out;
 	}
 	if (stat(state_dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
-		seterr(err, errlen, "%s: not a directory", state_dir);
+		hy_seterr(err, errlen, "%s: not a directory", state_dir);
 		goto out;
 	}
 	rc = hy_ident_load(&id, path, err, errlen);
 	if (rc != HY_ENOENT)
 		goto out;
 	if ((rc = hy_ident_generate(&id)) != HY_OK) {
-		seterr(err, errlen, "%s: cannot generate a key: %s", path,
+		hy_seterr(err, errlen, "%s: cannot generate a key: %s", path,
 		    hy_strerror(rc));
 		goto out;
 	}
 	if ((rc = hy_ident_save(id, path)) != HY_OK) {
-		seterr(err, errlen, "%s: cannot save the new key: %s", path,
+		hy_seterr(err, errlen, "%s: cannot save the new key: %s", path,
 		    rc == HY_EIO ? strerror(errno) : hy_strerror(rc));
 		goto out;
 	}
 out:
 	if (rc != HY_OK && err != NULL && errlen > 0 && err[0] == '\0')
-		seterr(err, errlen, "%s: %s", state_dir, hy_strerror(rc));
+		hy_seterr(err, errlen, "%s: %s", state_dir, hy_strerror(rc));
 	if (rc == HY_OK) {
 		*out = id;
 		id = NULL;

@@ -139,6 +139,28 @@ hy_node_op_started(struct hy_node *n, struct hy_node_op *op, int rc,
 	return HY_OK;
 }
 
+/*
+ * The checks and bookkeeping every operation starts with: a running node,
+ * a callback, a free slot. Returns 0 with *op and *k set, or the error the
+ * operation returns (no callback will fire then).
+ */
+static int
+hy_node_op_begin(struct hy_node *n, enum hy_node_opkind kind, bool has_cb,
+    void *arg, const uint8_t key[HY_ID_LEN], struct hy_id *k,
+    struct hy_node_op **op)
+{
+	if (n->dht == NULL)
+		return HY_ESTATE;
+	if (!has_cb)
+		return HY_EINVAL;
+	*op = hy_node_op_new(n, kind, arg);
+	if (*op == NULL)
+		return HY_EFULL;
+	if (key != NULL)
+		memcpy(k->b, key, HY_ID_LEN);
+	return HY_OK;
+}
+
 int
 hy_node_put(struct hy_node *n, const uint8_t key[HY_ID_LEN], const void *data,
     size_t len, const struct hy_put_opts *opts, hy_put_cb *cb, void *arg,
@@ -248,16 +270,10 @@ hy_node_get(struct hy_node *n, const uint8_t key[HY_ID_LEN], hy_get_cb *cb,
 	struct hy_node_op *op;
 	struct hy_id k;
 	uint64_t dh = 0;
-	int rc;
+	int rc = hy_node_op_begin(n, OP_GET, cb != NULL, arg, key, &k, &op);
 
-	if (n->dht == NULL)
-		return HY_ESTATE;
-	if (cb == NULL)
-		return HY_EINVAL;
-	memcpy(k.b, key, HY_ID_LEN);
-	op = hy_node_op_new(n, OP_GET, arg);
-	if (op == NULL)
-		return HY_EFULL;
+	if (rc != HY_OK)
+		return rc;
 	op->cb.get = cb;
 	rc = hy_dht_get(n->dht, &k, hy_node_get_item, op, hy_node_now(), &dh);
 	return hy_node_op_started(n, op, rc, dh, handle);
@@ -270,16 +286,10 @@ hy_node_announce(struct hy_node *n, const uint8_t key[HY_ID_LEN], uint16_t port,
 	struct hy_node_op *op;
 	struct hy_id k;
 	uint64_t dh = 0;
-	int rc;
+	int rc = hy_node_op_begin(n, OP_PUT, cb != NULL, arg, key, &k, &op);
 
-	if (n->dht == NULL)
-		return HY_ESTATE;
-	if (cb == NULL)
-		return HY_EINVAL;
-	memcpy(k.b, key, HY_ID_LEN);
-	op = hy_node_op_new(n, OP_PUT, arg);
-	if (op == NULL)
-		return HY_EFULL;
+	if (rc != HY_OK)
+		return rc;
 	op->cb.put = cb;
 	rc = hy_dht_announce(n->dht, &k, port, false, hy_node_put_done, op,
 	    hy_node_now(), &dh);
@@ -293,16 +303,10 @@ hy_node_get_peers(struct hy_node *n, const uint8_t key[HY_ID_LEN],
 	struct hy_node_op *op;
 	struct hy_id k;
 	uint64_t dh = 0;
-	int rc;
+	int rc = hy_node_op_begin(n, OP_PEERS, cb != NULL, arg, key, &k, &op);
 
-	if (n->dht == NULL)
-		return HY_ESTATE;
-	if (cb == NULL)
-		return HY_EINVAL;
-	memcpy(k.b, key, HY_ID_LEN);
-	op = hy_node_op_new(n, OP_PEERS, arg);
-	if (op == NULL)
-		return HY_EFULL;
+	if (rc != HY_OK)
+		return rc;
 	op->cb.peers = cb;
 	rc = hy_dht_get_peers(n->dht, &k, hy_node_peers_item, op, hy_node_now(),
 	    &dh);

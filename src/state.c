@@ -46,6 +46,7 @@
 #include <unistd.h>
 
 #include "crypto.h"
+#include "errbuf.h"
 #include "state.h"
 
 #define CONTACTS_HEADER "hypha-contacts"
@@ -56,21 +57,6 @@
 #define RBUF_SIZE 65536
 /* "end " + 20 digits + " " + 64 hex */
 #define TRAILER_MAX 96
-
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void
-seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 /* dir + "/" + name, malloc'd; NULL on allocation failure. */
 static char *
@@ -326,7 +312,7 @@ w_close(struct writer *w, int rc, char *err, size_t errlen)
 	int saved = errno;
 
 	if (rc != HY_OK)
-		seterr(err, errlen, "%s: cannot save (%s): %s",
+		hy_seterr(err, errlen, "%s: cannot save (%s): %s",
 		    w->path != NULL ? w->path : w->dir, w->step,
 		    saved != 0 ? strerror(saved) : hy_strerror(rc));
 	if (w->fd >= 0)
@@ -368,7 +354,7 @@ corrupt(struct reader *r, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(why, sizeof(why), fmt, ap);
 	va_end(ap);
-	seterr(r->err, r->errlen, "%s:%llu: %s", r->path,
+	hy_seterr(r->err, r->errlen, "%s:%llu: %s", r->path,
 	    (unsigned long long)r->lineno, why);
 	return HY_ECORRUPT;
 }
@@ -393,7 +379,7 @@ r_next(struct reader *r, size_t *len)
 			if (got < 0 && errno == EINTR)
 				continue;
 			if (got < 0) {
-				seterr(r->err, r->errlen, "%s: read: %s",
+				hy_seterr(r->err, r->errlen, "%s: read: %s",
 				    r->path, strerror(errno));
 				return HY_EIO;
 			}
@@ -514,18 +500,18 @@ load_file(const char *dir, const char *name, struct loader *l, bool *present,
 	if (r.fd < 0) {
 		rc = errno == ENOENT ? HY_OK : HY_EIO;
 		if (rc != HY_OK)
-			seterr(err, errlen, "%s: cannot open: %s", path,
+			hy_seterr(err, errlen, "%s: cannot open: %s", path,
 			    strerror(errno));
 		goto out;
 	}
 	*present = true;
 	rc = HY_EIO;
 	if (fstat(r.fd, &st) != 0) {
-		seterr(err, errlen, "%s: %s", path, strerror(errno));
+		hy_seterr(err, errlen, "%s: %s", path, strerror(errno));
 		goto out;
 	}
 	if (!S_ISREG(st.st_mode)) {
-		seterr(err, errlen, "%s: not a regular file", path);
+		hy_seterr(err, errlen, "%s: not a regular file", path);
 		rc = HY_ECORRUPT;
 		goto out;
 	}
@@ -543,7 +529,7 @@ load_file(const char *dir, const char *name, struct loader *l, bool *present,
 
 		if (strncmp(r.line, l->kind, kl) == 0 && r.line[kl] == ' ' &&
 		    parse_u64(r.line + kl + 1, UINT32_MAX, &v) == 0) {
-			seterr(err, errlen,
+			hy_seterr(err, errlen,
 			    "%s:1: format version %llu, this build reads %d",
 			    path, (unsigned long long)v, FORMAT_VERSION);
 			rc = HY_EVERSION;
@@ -648,15 +634,16 @@ hy_state_save_contacts(const char *dir, const struct hy_state_contact *c,
 	char addr[HY_ADDR_STRLEN];
 	int rc;
 
-	seterr(err, errlen, "%s", "");
+	hy_seterr(err, errlen, "%s", "");
 	if (dir == NULL || dir[0] == '\0' || (c == NULL && n > 0)) {
-		seterr(err, errlen, "no state directory or no contacts given");
+		hy_seterr(err, errlen,
+		    "no state directory or no contacts given");
 		return HY_EINVAL;
 	}
 	for (size_t i = 0; i < n; i++) {
 		if (c[i].addr.family == 0 || c[i].addr.port == 0 ||
 		    hy_id_is_zero(&c[i].id)) {
-			seterr(err, errlen,
+			hy_seterr(err, errlen,
 			    "contact %zu: zero ID, unset address or port 0", i);
 			return HY_EINVAL;
 		}
@@ -689,9 +676,9 @@ hy_state_load_contacts(const char *dir, hy_state_contact_cb *cb, void *arg,
 	bool present;
 	int rc;
 
-	seterr(err, errlen, "%s", "");
+	hy_seterr(err, errlen, "%s", "");
 	if (dir == NULL || dir[0] == '\0' || cb == NULL) {
-		seterr(err, errlen, "no state directory or callback given");
+		hy_seterr(err, errlen, "no state directory or callback given");
 		return HY_EINVAL;
 	}
 	memset(&l, 0, sizeof(l));
@@ -892,21 +879,21 @@ hy_state_save_puts(const char *dir, const struct hy_state_put *p, size_t n,
 	char *line = NULL;
 	int rc = HY_EINVAL;
 
-	seterr(err, errlen, "%s", "");
+	hy_seterr(err, errlen, "%s", "");
 	memset(&w, 0, sizeof(w));
 	w.fd = -1;
 	if (dir == NULL || dir[0] == '\0' || (p == NULL && n > 0)) {
-		seterr(err, errlen, "no state directory or no puts given");
+		hy_seterr(err, errlen, "no state directory or no puts given");
 		return HY_EINVAL;
 	}
 	for (size_t i = 0; i < n; i++) {
 		if ((why = put_invalid(&p[i])) != NULL) {
-			seterr(err, errlen, "put %zu: %s", i, why);
+			hy_seterr(err, errlen, "put %zu: %s", i, why);
 			return HY_EINVAL;
 		}
 	}
 	if ((line = malloc(HY_STATE_PUT_LINE_MAX + 1)) == NULL) {
-		seterr(err, errlen, "%s", hy_strerror(HY_ENOMEM));
+		hy_seterr(err, errlen, "%s", hy_strerror(HY_ENOMEM));
 		return HY_ENOMEM;
 	}
 	if ((rc = w_open(&w, dir, HY_STATE_PUTS_FILE, PUTS_HEADER)) != HY_OK)
@@ -933,9 +920,9 @@ hy_state_load_puts(const char *dir, hy_state_put_cb *cb, void *arg, size_t max,
 	bool present;
 	int rc;
 
-	seterr(err, errlen, "%s", "");
+	hy_seterr(err, errlen, "%s", "");
 	if (dir == NULL || dir[0] == '\0' || cb == NULL) {
-		seterr(err, errlen, "no state directory or callback given");
+		hy_seterr(err, errlen, "no state directory or callback given");
 		return HY_EINVAL;
 	}
 	memset(&l, 0, sizeof(l));
@@ -960,9 +947,9 @@ hy_state_lock(const char *dir, int *fd_out, char *err, size_t errlen)
 	char *path = NULL, pid[32];
 	int fd = -1, rc = HY_EINVAL, len;
 
-	seterr(err, errlen, "%s", "");
+	hy_seterr(err, errlen, "%s", "");
 	if (dir == NULL || dir[0] == '\0' || fd_out == NULL) {
-		seterr(err, errlen, "no state directory given");
+		hy_seterr(err, errlen, "no state directory given");
 		goto out;
 	}
 	rc = HY_ENOMEM;
@@ -972,7 +959,7 @@ hy_state_lock(const char *dir, int *fd_out, char *err, size_t errlen)
 	if ((fd = open(path,
 	         O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, 0600)) <
 	    0) {
-		seterr(err, errlen, "%s: cannot open lock file: %s", path,
+		hy_seterr(err, errlen, "%s: cannot open lock file: %s", path,
 		    strerror(errno));
 		goto out;
 	}
@@ -981,7 +968,7 @@ hy_state_lock(const char *dir, int *fd_out, char *err, size_t errlen)
 		long holder = 0;
 
 		if (errno != EWOULDBLOCK) {
-			seterr(err, errlen, "%s: cannot lock: %s", path,
+			hy_seterr(err, errlen, "%s: cannot lock: %s", path,
 			    strerror(errno));
 			goto out;
 		}
@@ -990,19 +977,19 @@ hy_state_lock(const char *dir, int *fd_out, char *err, size_t errlen)
 		pid[n > 0 ? n : 0] = '\0';
 		holder = strtol(pid, NULL, 10);
 		if (holder > 0)
-			seterr(err, errlen,
+			hy_seterr(err, errlen,
 			    "%s is in use by another process (pid %ld holds "
 			    "%s)",
 			    dir, holder, path);
 		else
-			seterr(err, errlen,
+			hy_seterr(err, errlen,
 			    "%s is in use by another process (%s is locked)",
 			    dir, path);
 		goto out;
 	}
 	len = snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
 	if (ftruncate(fd, 0) != 0 || pwrite(fd, pid, (size_t)len, 0) != len) {
-		seterr(err, errlen, "%s: cannot write our pid: %s", path,
+		hy_seterr(err, errlen, "%s: cannot write our pid: %s", path,
 		    strerror(errno));
 		goto out;
 	}

@@ -44,6 +44,7 @@
 #include <event2/util.h>
 
 #include "crypto.h"
+#include "errbuf.h"
 #include "tr-seeds.h"
 
 enum phase {
@@ -95,21 +96,6 @@ struct hy_seeds {
 	struct hy_rng rng;
 	bool freeing;
 };
-
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void
-seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 void
 hy_seeds_config_default(struct hy_seeds_config *cfg)
@@ -197,32 +183,33 @@ parse_entry(const char *e, struct hy_addr *lit, uint16_t *port, size_t *hostlen,
 	bool digits = true;
 
 	if (e == NULL) {
-		seterr(err, errlen, "seed entry is NULL");
+		hy_seterr(err, errlen, "seed entry is NULL");
 		return HY_EINVAL;
 	}
 	len = strnlen(e, HY_SEEDS_ENTRY_MAX + 1);
 	if (len == 0 || len > HY_SEEDS_ENTRY_MAX) {
-		seterr(err, errlen, "seed '%.40s%s': %s", e,
+		hy_seterr(err, errlen, "seed '%.40s%s': %s", e,
 		    len > 40 ? "..." : "",
 		    len == 0 ? "empty" : "longer than 300 characters");
 		return HY_EINVAL;
 	}
 	memset(&a, 0, sizeof(a));
 	if ((colon = strrchr(e, ':')) == NULL) {
-		seterr(err, errlen, "seed '%s': no ':port'", e);
+		hy_seterr(err, errlen, "seed '%s': no ':port'", e);
 		return HY_EINVAL;
 	}
 	if (!parse_port(colon + 1, port)) {
-		seterr(err, errlen, "seed '%s': port must be 1..65535", e);
+		hy_seterr(err, errlen, "seed '%s': port must be 1..65535", e);
 		return HY_EINVAL;
 	}
 	if (e[0] == '[') {
 		if (hy_addr_parse(&a, e) != HY_OK || a.family != HY_AF_INET6) {
-			seterr(err, errlen, "seed '%s': bad IPv6 address", e);
+			hy_seterr(err, errlen, "seed '%s': bad IPv6 address",
+			    e);
 			return HY_EINVAL;
 		}
 	} else if (memchr(e, ':', (size_t)(colon - e)) != NULL) {
-		seterr(err, errlen,
+		hy_seterr(err, errlen,
 		    "seed '%s': an IPv6 address must be in brackets "
 		    "([addr]:port)",
 		    e);
@@ -233,17 +220,17 @@ parse_entry(const char *e, struct hy_addr *lit, uint16_t *port, size_t *hostlen,
 				digits = false;
 		if (digits) {
 			if (hy_addr_parse(&a, e) != HY_OK) {
-				seterr(err, errlen,
+				hy_seterr(err, errlen,
 				    "seed '%s': bad IPv4 address", e);
 				return HY_EINVAL;
 			}
 		} else if (!valid_hostname(e, (size_t)(colon - e))) {
-			seterr(err, errlen, "seed '%s': bad host name", e);
+			hy_seterr(err, errlen, "seed '%s': bad host name", e);
 			return HY_EINVAL;
 		}
 	}
 	if (a.family != 0 && hy_addr_is_martian(&a)) {
-		seterr(err, errlen,
+		hy_seterr(err, errlen,
 		    "seed '%s': not a reachable address (unspecified, "
 		    "multicast, broadcast or reserved)",
 		    e);
@@ -263,7 +250,7 @@ hy_seeds_parse_entry(const char *entry, struct hy_addr *lit, char *err,
 	size_t hl;
 	int rc;
 
-	seterr(err, errlen, "%s", "");
+	hy_seterr(err, errlen, "%s", "");
 	if ((rc = parse_entry(entry, &a, &port, &hl, err, errlen)) == HY_OK &&
 	    lit != NULL)
 		*lit = a;
@@ -456,10 +443,10 @@ hy_seeds_new(struct hy_seeds **out, struct event_base *base,
 	uint8_t seed[8];
 	int rc = HY_EINVAL;
 
-	seterr(err, errlen, "%s", "");
+	hy_seterr(err, errlen, "%s", "");
 	if (out == NULL || base == NULL || cb == NULL ||
 	    (entries == NULL && n > 0)) {
-		seterr(err, errlen, "seeds: missing argument");
+		hy_seterr(err, errlen, "seeds: missing argument");
 		goto out;
 	}
 	rc = HY_ENOMEM;
@@ -476,12 +463,13 @@ hy_seeds_new(struct hy_seeds **out, struct event_base *base,
 	    s->cfg.initial_backoff_ms == 0 ||
 	    s->cfg.max_backoff_ms < s->cfg.initial_backoff_ms ||
 	    s->cfg.dns_timeout_s == 0 || s->cfg.dns_attempts == 0) {
-		seterr(err, errlen, "seeds: configuration out of range");
+		hy_seterr(err, errlen, "seeds: configuration out of range");
 		goto out;
 	}
 	if (n > s->cfg.max_seeds) {
-		seterr(err, errlen, "seeds: %zu entries, at most %zu allowed",
-		    n, s->cfg.max_seeds);
+		hy_seterr(err, errlen,
+		    "seeds: %zu entries, at most %zu allowed", n,
+		    s->cfg.max_seeds);
 		goto out;
 	}
 	s->base = base;
