@@ -444,9 +444,17 @@ lookup_response(struct hy_dht *d, struct hy_dht_op *op,
 				op->have_mut = true;
 				op->mut_seq = v->seq;
 			} else if (v->id == HY_STORE_MUTABLE_ID ||
-			    !seen_add(op, v->id))
+			    !seen_add(op, v->id)) {
 				continue;
-			fresh++;
+			} else {
+				/*
+				 * Only plain values end a get early: a
+				 * mutable one may be out of date on the first
+				 * replica, so the lookup goes on to the k
+				 * closest and streams any newer seq it meets.
+				 */
+				fresh++;
+			}
 			op->get_cb(op->arg, v, HY_DHT_ITEM, &op->info);
 			if (op->gen != gen || op->phase != HY_DP_LOOKUP)
 				return;

@@ -1242,6 +1242,49 @@ START_TEST(test_dht_get_mutable_verified)
 }
 END_TEST
 
+/*
+ * With the default "stop at the first value", a get of a mutable key must
+ * still not stop at the first replica: an out-of-date one may answer
+ * first. seq 2 arrives, then seq 3, and both are streamed.
+ */
+START_TEST(test_dht_get_mutable_goes_on_for_newer_seq)
+{
+	struct fix f;
+	struct hy_dht_config cfg;
+	struct hy_ident *owner;
+	struct hy_id key;
+	struct hy_value v2, v3;
+	struct cbrec c;
+
+	hy_dht_config_default(&cfg);
+	cfg.rtable.allow_local = true;
+	ck_assert_uint_eq(cfg.get_enough_values, 1);
+	fix_init_cfg(&f, &cfg);
+	fill(&f, 3);
+	ck_assert_int_eq(hy_ident_generate(&owner), HY_OK);
+	mksigned(owner, &v2, &key, "", 2, "two");
+	mksigned(owner, &v3, &key, "", 3, "three");
+	memset(&c, 0, sizeof(c));
+	ck_assert_int_eq(hy_dht_get(f.d, &key, get_cb, &c, f.now, NULL), HY_OK);
+	ck_assert_uint_eq(f.h.nreq, 3);
+	for (unsigned i = 0; i < 3; i++) {
+		struct hy_msg rep;
+
+		reply_init(&f, &rep, i, HY_MSG_VALUES);
+		rep.body.values.n_values = i == 1 ? 0 : 1;
+		rep.body.values.values[0] = i == 0 ? v2 : v3;
+		deliver(&f, i, &rep);
+		if (i == 0)
+			ck_assert_int_eq(c.finals, 0); /* not over yet */
+	}
+	ck_assert_int_eq(c.items, 2);
+	ck_assert_int_eq(c.finals, 1);
+	ck_assert_int_eq(c.status, HY_DHT_FOUND);
+	hy_ident_free(owner);
+	fix_free(&f);
+}
+END_TEST
+
 START_TEST(test_dht_bootstrap_retry)
 {
 	struct fix f;
@@ -1303,6 +1346,7 @@ dht_suite(void)
 	tcase_add_test(tc, test_dht_handover_new_contact);
 	tcase_add_test(tc, test_dht_replicate_stale_key);
 	tcase_add_test(tc, test_dht_get_mutable_verified);
+	tcase_add_test(tc, test_dht_get_mutable_goes_on_for_newer_seq);
 	tcase_add_test(tc, test_dht_bootstrap_retry);
 	tcase_add_test(tc, test_dht_new_invalid);
 	suite_add_tcase(s, tc);
