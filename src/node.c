@@ -113,6 +113,24 @@ hy_node_resched(struct hy_node *n)
 	evtimer_add(n->tick, &tv);
 }
 
+/*
+ * Joined: a contact answered us, or, for a node with no seeds of its own
+ * (the first node of an overlay), authenticated peers are in its table:
+ * they found it, so it is part of the overlay even before it asks anyone.
+ */
+static bool
+hy_node_is_joined(const struct hy_node *n, uint64_t now)
+{
+	struct hy_rtable_stats st;
+
+	if (hy_dht_joined(n->dht, now))
+		return true;
+	if (n->cfg.n_seeds > 0)
+		return false;
+	hy_rtable_stats(hy_dht_rtable(n->dht), now, &st);
+	return st.contacts > 0;
+}
+
 /* Deliver queued events (from the loop, never inside an API call). */
 static void
 hy_node_on_events(evutil_socket_t fd, short what, void *arg)
@@ -183,7 +201,7 @@ hy_node_seeds_resolved(const struct hy_addr *addrs, size_t n_addrs, void *arg)
 static void
 hy_node_check_join(struct hy_node *n, uint64_t now)
 {
-	bool joined = hy_dht_joined(n->dht, now);
+	bool joined = hy_node_is_joined(n, now);
 
 	if (n->seed_verdict_due && (joined || now >= n->seed_verdict_ms)) {
 		n->seed_verdict_due = false;
@@ -517,7 +535,7 @@ hy_node_addr(const struct hy_node *n, int family, char *buf, size_t len)
 int
 hy_node_joined(const struct hy_node *n)
 {
-	return n->dht != NULL && hy_dht_joined(n->dht, hy_node_now());
+	return n->dht != NULL && hy_node_is_joined(n, hy_node_now());
 }
 
 void
@@ -532,7 +550,7 @@ hy_node_status(const struct hy_node *n)
 {
 	if (n->dht == NULL)
 		return HY_NODE_STOPPED;
-	if (hy_dht_joined(n->dht, hy_node_now()))
+	if (hy_node_is_joined(n, hy_node_now()))
 		return HY_NODE_JOINED;
 	if (n->seeds != NULL && hy_seeds_status(n->seeds) == HY_SEEDS_ALL_DOWN)
 		return HY_NODE_SEEDS_DOWN;
