@@ -697,6 +697,39 @@ hy_tls_free(struct hy_tls *t)
 	free(t);
 }
 
+/*
+ * Dial from the address we listen on when that is a specific IP: peers
+ * tie what they grant (write tokens, amplification budgets) to the
+ * address they know us by, and on a host with several addresses (or
+ * 127.0.0.x overlays) the kernel would otherwise pick another source.
+ * Returns 0 (also when there is nothing to bind) or HY_EIO.
+ */
+static int
+hy_tls_bind_source(struct hy_tls *t, struct hy_tls_conn *c,
+    const struct hy_addr *to)
+{
+	static const uint8_t any[16];
+	struct hy_addr src = t->cfg.listen;
+	struct sockaddr_storage ss;
+	socklen_t sl;
+	int fd;
+
+	if (src.family != to->family || memcmp(src.ip, any, 16) == 0)
+		return HY_OK;
+	src.port = 0;
+	sl = hy_addr_to_sockaddr(&src, &ss);
+	fd =
+	    socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return HY_EIO;
+	if (bind(fd, (struct sockaddr *)&ss, sl) != 0 ||
+	    bufferevent_setfd(c->bev, fd) != 0) {
+		evutil_closesocket(fd);
+		return HY_EIO;
+	}
+	return HY_OK;
+}
+
 int
 hy_tls_send(struct hy_tls *t, const struct hy_id *peer,
     const struct hy_addr *addr, const uint8_t *data, size_t len)
@@ -733,6 +766,8 @@ hy_tls_send(struct hy_tls *t, const struct hy_id *peer,
 		return HY_ENOMEM;
 	c->peer_id = *peer;
 	rc = hy_tls_queue(c, data, len);
+	if (rc == HY_OK)
+		rc = hy_tls_bind_source(t, c, addr);
 	if (rc == HY_OK &&
 	    bufferevent_socket_connect(c->bev, (struct sockaddr *)&ss,
 	        (int)sl) != 0)

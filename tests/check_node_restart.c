@@ -251,6 +251,71 @@ START_TEST(test_node_status_and_events)
 }
 END_TEST
 
+/* A node listening on addr, joining through seed (may be NULL). */
+static struct hy_node *
+node_on(const char *listen, const char *seed)
+{
+	struct hy_config *cfg = hy_config_new();
+	struct hy_node *n;
+	char err[256];
+
+	hy_config_set(cfg, "listen", listen, NULL, 0);
+	hy_config_set(cfg, "network", "restart-test", NULL, 0);
+	if (seed != NULL)
+		hy_config_set(cfg, "seed", seed, NULL, 0);
+	n = hy_node_new(base, cfg, err, sizeof(err));
+	hy_config_free(cfg);
+	ck_assert_msg(n != NULL, "%s", err);
+	ck_assert_int_eq(hy_node_start(n, err, sizeof(err)), HY_OK);
+	return n;
+}
+
+/*
+ * Nodes on distinct 127.0.0.x addresses: a value too large for a datagram
+ * goes over TLS, whose connections must leave from the node's own address
+ * (write tokens are bound to it).
+ */
+START_TEST(test_node_distinct_addresses_large_value)
+{
+	struct hy_node *n[7];
+	static uint8_t big[20000];
+	uint8_t key[HY_ID_LEN];
+	struct res p = { 0 }, g = { 0 };
+	char seed[64], listen[32];
+
+	for (size_t i = 0; i < sizeof(big); i++)
+		big[i] = (uint8_t)(i * 31 + 7);
+	for (int i = 0; i < 7; i++) {
+		snprintf(listen, sizeof(listen), "127.0.0.%d:0", i + 2);
+		n[i] = node_on(listen, i == 0 ? NULL : seed);
+		if (i == 0)
+			hy_node_addr(n[0], 4, seed, sizeof(seed));
+	}
+	for (int r = 0; r < 200; r++) {
+		int joined = 0;
+
+		for (int i = 1; i < 7; i++)
+			joined += hy_node_joined(n[i]);
+		if (joined == 6)
+			break;
+		spin(20);
+	}
+	spin(300);
+	hy_key_from_string("big-over-tls", 12, key);
+	ck_assert_int_eq(hy_node_put(n[2], key, big, sizeof(big), NULL,
+	                     put_done, &p, NULL),
+	    HY_OK);
+	wait_for(&p.final, 10000);
+	ck_assert_int_eq(p.err, HY_OK);
+	ck_assert_int_eq(hy_node_get(n[5], key, got, &g, NULL), HY_OK);
+	wait_for(&g.final, 10000);
+	ck_assert_int_eq(g.err, HY_OK);
+	ck_assert_int_ge(g.values, 1);
+	for (int i = 0; i < 7; i++)
+		hy_node_free(n[i]);
+}
+END_TEST
+
 static Suite *
 restart_suite(void)
 {
@@ -261,6 +326,7 @@ restart_suite(void)
 	tcase_add_test(tc, test_node_restart_rejoins_without_seed);
 	tcase_add_test(tc, test_node_corrupt_state_is_not_fatal);
 	tcase_add_test(tc, test_node_status_and_events);
+	tcase_add_test(tc, test_node_distinct_addresses_large_value);
 	tcase_set_timeout(tc, 120);
 	suite_add_tcase(s, tc);
 	return s;
