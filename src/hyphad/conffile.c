@@ -291,7 +291,7 @@ hyd_conf_apply(struct hyd_conf *c, const struct hyd_optval *file,
 	struct hyd_conf scratch;
 	const struct hyd_optval *o;
 	char err[256];
-	int rc = -1;
+	int rc = -1, api_line = 0;
 
 	if (hyd_conf_init(&scratch) != 0) {
 		fprintf(stderr, "%s: out of memory\n", HYD_NAME);
@@ -311,7 +311,11 @@ hyd_conf_apply(struct hyd_conf *c, const struct hyd_optval *file,
 			    c->config_file, o->line, o->name, err);
 			goto out;
 		}
+		if (strcmp(o->name, "api") == 0)
+			api_line = o->line;
 	}
+	if (on_cmdline(cmdline, "api"))
+		api_line = 0;
 	for (o = cmdline; o != NULL; o = o->next)
 		if (hyd_conf_set(c, o->name, o->value, err, sizeof(err)) != 0) {
 			fprintf(stderr, "%s: --%s: %s\n", HYD_NAME, o->name,
@@ -319,7 +323,11 @@ hyd_conf_apply(struct hyd_conf *c, const struct hyd_optval *file,
 			goto out;
 		}
 	if (hyd_conf_check_api(c, err, sizeof(err)) != 0) {
-		fprintf(stderr, "%s: --api: %s\n", HYD_NAME, err);
+		if (api_line > 0)
+			fprintf(stderr, "%s: %s:%d: api: %s\n", HYD_NAME,
+			    c->config_file, api_line, err);
+		else
+			fprintf(stderr, "%s: --api: %s\n", HYD_NAME, err);
 		goto out;
 	}
 	rc = 0;
