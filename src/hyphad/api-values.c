@@ -196,7 +196,9 @@ put_done(void *arg, int err, unsigned stored_on)
 	struct hyd_op *op = arg;
 	json_t *j;
 
-	if (op->permanent) {
+	/* A permanent put that failed is not left republishing behind a
+	 * 503; one cancelled by the node stopping stays in its saved state. */
+	if (op->permanent && err != HY_ECANCELED) {
 		if (err == 0 && !op->cancelled)
 			remember_perm(op->d, op->key, op->handle);
 		else

@@ -158,6 +158,32 @@ route(struct evhttp_request *req, void *arg)
 	hyd_reply_error(req, 404, "not_found", "no such endpoint");
 }
 
+/* accept(2) failed (out of descriptors, most likely): pause the listener
+ * for a second rather than spin on the connection it cannot take. */
+static void
+on_accept_error(struct evconnlistener *lev, void *arg)
+{
+	struct hyd *d = arg;
+	struct timeval tv = { 1, 0 };
+
+	hyd_log(HY_LOG_WARN, "API: accept: %s",
+	    evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
+	evconnlistener_disable(lev);
+	if (d->relisten != NULL)
+		evtimer_add(d->relisten, &tv);
+}
+
+static void
+on_relisten(evutil_socket_t fd, short what, void *arg)
+{
+	struct hyd *d = arg;
+
+	(void)fd;
+	(void)what;
+	if (d->lev != NULL)
+		evconnlistener_enable(d->lev);
+}
+
 int
 hyd_api_start(struct hyd *d, char *err, size_t errlen)
 {
@@ -198,13 +224,20 @@ hyd_api_start(struct hyd *d, char *err, size_t errlen)
 		snprintf(err, errlen, "evhttp_bind_listener failed");
 		return -1;
 	}
+	d->lev = lev;
+	d->relisten = evtimer_new(d->base, on_relisten, d);
+	evconnlistener_set_error_cb(lev, on_accept_error);
 	return 0;
 }
 
 void
 hyd_api_stop(struct hyd *d)
 {
+	if (d->relisten != NULL)
+		event_free(d->relisten);
+	d->relisten = NULL;
 	if (d->http != NULL)
-		evhttp_free(d->http);
+		evhttp_free(d->http); /* and the listener */
 	d->http = NULL;
+	d->lev = NULL;
 }

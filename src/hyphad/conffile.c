@@ -224,14 +224,11 @@ hyd_conf_read_file(const char *path, struct hyd_optval **out)
 		if (len > 0 && buf[len - 1] == '\n')
 			buf[--len] = '\0';
 		else if (!feof(f)) {
+			/* (a NUL byte also ends the string early) */
 			fprintf(stderr,
-			    "%s: %s:%d: line longer than %d bytes\n", HYD_NAME,
-			    path, lineno, HYD_LINE_MAX);
-			goto out;
-		}
-		if (memchr(buf, '\0', len) != NULL || strlen(buf) != len) {
-			fprintf(stderr, "%s: %s:%d: NUL byte in line\n",
-			    HYD_NAME, path, lineno);
+			    "%s: %s:%d: line longer than %d bytes or with a "
+			    "NUL byte\n",
+			    HYD_NAME, path, lineno, HYD_LINE_MAX);
 			goto out;
 		}
 		if ((end = strchr(p, '#')) != NULL)

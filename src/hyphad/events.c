@@ -48,12 +48,21 @@ sse_unlink(struct hyd_sse *c)
 	free(c);
 }
 
-/* evhttp is closing the connection: forget the client. */
+/*
+ * evhttp is closing the connection: forget the client. When the peer went
+ * away (EOF, error, timeout) libevent 2.1 has already detached the
+ * unfinished request from the connection and leaves it to us: ending the
+ * reply on a detached request frees it. Otherwise the connection frees it.
+ */
 static void
 sse_closed(struct evhttp_connection *evcon, void *arg)
 {
+	struct hyd_sse *c = arg;
+
 	(void)evcon;
-	sse_unlink(arg);
+	if (evhttp_request_get_connection(c->req) == NULL)
+		evhttp_send_reply_end(c->req);
+	sse_unlink(c);
 }
 
 static void
@@ -129,10 +138,6 @@ on_event(void *arg, enum hy_node_event ev,
 		j = json_pack("{s:s}", "status",
 		    hy_node_status_str(hy_node_status(d->node)));
 	}
-	if (ev == HY_EVENT_JOINED)
-		hyd_log(HY_LOG_INFO, "joined the overlay");
-	else if (ev == HY_EVENT_ISOLATED)
-		hyd_log(HY_LOG_WARN, "isolated: no contact answers");
 	if (d->sse == NULL) {
 		json_decref(j);
 		return;

@@ -18,6 +18,7 @@ struct event;
 struct event_base;
 struct evhttp;
 struct evhttp_request;
+struct evconnlistener;
 struct json_t;
 
 #define HYD_NAME "hyphad"
@@ -63,6 +64,8 @@ struct hyd {
 	struct event_base *base;
 	struct hy_node *node;
 	struct evhttp *http;
+	struct evconnlistener *lev; /* the API's, owned by http */
+	struct event *relisten; /* re-enables lev after accept errors */
 	struct event *sig_term, *sig_int, *sig_hup, *sse_ping;
 	uint64_t started_ms; /* monotonic */
 	char network[80];

@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 
 #include <event2/event.h>
@@ -262,6 +263,23 @@ out:
 	return rc;
 }
 
+/* Each API client holds a descriptor: lift the soft limit toward the hard
+ * one (up to 8192) so HYD_MAX_PENDING clients fit. */
+static void
+raise_nofile(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+		return;
+	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < 8192) {
+		rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > 8192
+		    ? 8192
+		    : rl.rlim_max;
+		(void)setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
 int
 main(int argc, char **argv)
 {
@@ -271,6 +289,7 @@ main(int argc, char **argv)
 
 	memset(&d, 0, sizeof(d));
 	signal(SIGPIPE, SIG_IGN);
+	raise_nofile();
 	if (hyd_conf_init(&d.conf) != 0) {
 		fprintf(stderr, "%s: out of memory\n", HYD_NAME);
 		return 1;
