@@ -3,8 +3,8 @@
  * first real user: it includes only <hypha.h>, libevent, jansson and libc,
  * never the library's internal headers.
  *
- * One struct hyd holds every piece of mutable state (no globals except the
- * one pointer the log callback needs before a node exists).
+ * One struct hyd holds every piece of mutable state; the only file-scope
+ * state is the log sink's settings (log.c), which must exist before it.
  */
 #ifndef HYPHAD_H
 #define HYPHAD_H
