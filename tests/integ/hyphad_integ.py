@@ -313,6 +313,32 @@ def test_api(tmp):
     check(st in (404, 503, 504) and is_error(j),
           "GET of an odd percent-encoded key -> JSON error (%d)" % st)
 
+    # Random requests: every error is a JSON error, nothing kills the
+    # daemon. Fixed seed, printed on failure.
+    rnd = random.Random(1234)
+    bad = []
+    c = d.conn()
+    for i in range(150):
+        method = rnd.choice(["GET", "PUT", "POST", "DELETE", "PATCH",
+                             "OPTIONS"])
+        path = rnd.choice(["/v1/values/", "/v1/peers/", "/v1/", "/",
+                           "/v1/status/", "/metrics/", "/v1/values"])
+        path += "".join(rnd.choice("ab%2F%00%ff?&=ttl=permanent=1-")
+                        for _ in range(rnd.randint(0, 12)))
+        body = bytes(rnd.getrandbits(8) for _ in range(rnd.randint(0, 40)))
+        try:
+            st, j, _ = d.req(method, path, body, conn=c)
+        except (OSError, http.client.HTTPException):
+            c.close()
+            c = d.conn()
+            continue
+        if st >= 400 and not is_error(j) or st >= 500 and st not in (503,
+                                                                      504):
+            bad.append((method, path, st, j))
+    c.close()
+    check(not bad and d.status() is not None,
+          "150 random requests (seed 1234): JSON errors only %r" % bad[:3])
+
     # Keep-alive: many requests on one connection.
     c = d.conn()
     n = 0
@@ -379,7 +405,10 @@ def test_api(tmp):
     check(d.status() is not None, "the first daemon is unharmed")
 
     the_id = d.status()["id"]
+    stream = sse_open(d)  # left open across SIGTERM
+    sse_read_until(stream, b"hypha events", 5)
     rc = d.stop(signal.SIGTERM)
+    stream.close()
     check(rc == 0, "SIGTERM -> exit 0 (got %r)" % rc)
     check(os.path.exists(os.path.join(d.state, "node.key")) and
           os.path.exists(os.path.join(d.state, "contacts")),
