@@ -208,6 +208,9 @@ hyd_api_start(struct hyd *d, char *err, size_t errlen)
 	        EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE | EVHTTP_REQ_OPTIONS |
 	        EVHTTP_REQ_TRACE | EVHTTP_REQ_CONNECT | EVHTTP_REQ_PATCH);
 	evhttp_set_max_body_size(d->http, HYD_MAX_BODY);
+	/* over that cap, read the rest before closing so the client sees
+	 * the 413 rather than a reset */
+	(void)evhttp_set_flags(d->http, EVHTTP_SERVER_LINGERING_CLOSE);
 	evhttp_set_max_headers_size(d->http, 16384);
 	evhttp_set_timeout(d->http, 120);
 	evhttp_set_gencb(d->http, route, d);
