@@ -1,0 +1,10 @@
+#!/bin/sh
+# hyphad integration test "config": see hyphad_integ.py. Run from the build
+# directory by make check; HYPHAD may name another binary.
+command -v python3 >/dev/null 2>&1 || {
+	echo "SKIP: python3 is needed for the hyphad integration tests"
+	exit 77
+}
+HYPHAD=${HYPHAD:-$(pwd)/src/hyphad/hyphad}
+export HYPHAD
+exec python3 "${top_srcdir:-.}/tests/integ/hyphad_integ.py" config
