@@ -36,7 +36,8 @@ node(const char *seed, const char *state, int *rc)
 
 	hy_config_set(cfg, "listen", "127.0.0.1:0", NULL, 0);
 	hy_config_set(cfg, "network", "restart-test", NULL, 0);
-	hy_config_set(cfg, "rpc-timeout-ms", "300", NULL, 0);
+	hy_config_set(cfg, "rpc-timeout-ms",
+	    getenv("HY_VALGRIND") != NULL ? "8000" : "300", NULL, 0);
 	if (seed != NULL)
 		hy_config_set(cfg, "seed", seed, NULL, 0);
 	if (state != NULL)
@@ -88,6 +89,8 @@ got(void *arg, int err, const struct hy_value_info *v)
 static void
 wait_for(const int *flag, int ms)
 {
+	if (getenv("HY_VALGRIND") != NULL)
+		ms *= 10;
 	for (int i = 0; i < ms / 20 && !*flag; i++)
 		spin(20);
 }
@@ -261,6 +264,8 @@ node_on(const char *listen, const char *seed)
 
 	hy_config_set(cfg, "listen", listen, NULL, 0);
 	hy_config_set(cfg, "network", "restart-test", NULL, 0);
+	if (getenv("HY_VALGRIND") != NULL)
+		hy_config_set(cfg, "rpc-timeout-ms", "8000", NULL, 0);
 	if (seed != NULL)
 		hy_config_set(cfg, "seed", seed, NULL, 0);
 	n = hy_node_new(base, cfg, err, sizeof(err));
