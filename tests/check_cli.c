@@ -480,6 +480,76 @@ START_TEST(test_cli_e2e_get_200)
 }
 END_TEST
 
+/* A 200 response with body and its Content-Length. */
+static const char *
+ok_json(const char *body)
+{
+	static char buf[4096];
+
+	snprintf(buf, sizeof(buf),
+	    "HTTP/1.1 200 OK\r\nContent-Length: %zu\r\n\r\n%s", strlen(body),
+	    body);
+	return buf;
+}
+
+START_TEST(test_cli_e2e_get_text_with_nul)
+{
+	struct server sv;
+	char out[1024], req[8192];
+
+	serve_once(&sv,
+	    ok_json("{\"key\":\"ab\",\"values\":[{\"id\":\"3\","
+	            "\"data_b64\":\"YQBi\",\"data\":\"a\\u0000b\"}]}"));
+	ck_assert_int_eq(run(&sv, 3, ARGV(api_for(sv.port), "get", "k"), out,
+	                     sizeof(out), req, sizeof(req)),
+	    CLI_EXIT_OK);
+	ck_assert_int_eq(memcmp(out, "a\0b\n", 4), 0);
+}
+END_TEST
+
+START_TEST(test_cli_e2e_peers_and_routes)
+{
+	struct server sv;
+	char out[2048], req[8192];
+
+	serve_once(&sv,
+	    ok_json("{\"key\":\"ab\",\"peers\":[\"1.2.3.4:80\","
+	            "\"[::1]:9\"]}"));
+	ck_assert_int_eq(run(&sv, 3, ARGV(api_for(sv.port), "peers", "k"), out,
+	                     sizeof(out), req, sizeof(req)),
+	    CLI_EXIT_OK);
+	ck_assert_str_eq(out, "1.2.3.4:80\n[::1]:9\n");
+	ck_assert(strncmp(req, "GET /v1/peers/k ", 16) == 0);
+
+	serve_once(&sv,
+	    ok_json("{\"contacts\":[{\"id\":\"ab\",\"addr\":"
+	            "\"1.2.3.4:5\",\"status\":\"good\",\"last_seen_ms_ago\":"
+	            "65000,\"bucket\":3}]}"));
+	ck_assert_int_eq(run(&sv, 2, ARGV(api_for(sv.port), "routes"), out,
+	                     sizeof(out), req, sizeof(req)),
+	    CLI_EXIT_OK);
+	ck_assert_str_eq(out,
+	    "ID  ADDR       STATUS          SEEN  BUCKET\n"
+	    "ab  1.2.3.4:5  good       1m05s ago  3\n");
+}
+END_TEST
+
+START_TEST(test_cli_e2e_announce)
+{
+	struct server sv;
+	char out[1024], req[8192];
+
+	serve_once(&sv, ok_json("{\"stored_on\":1}"));
+	ck_assert_int_eq(run(&sv, 4,
+	                     ARGV(api_for(sv.port), "announce", "k/1", "8080"),
+	                     out, sizeof(out), req, sizeof(req)),
+	    CLI_EXIT_OK);
+	ck_assert_str_eq(out, "announced on 1 node\n");
+	ck_assert(strncmp(req, "POST /v1/peers/k%2F1 ", 21) == 0);
+	ck_assert_ptr_nonnull(strstr(req, "\r\n\r\n{\"port\":8080}"));
+}
+END_TEST
+
 START_TEST(test_cli_e2e_put_json)
 {
 	struct server sv;
@@ -623,6 +693,9 @@ cli_suite(void)
 	suite_add_tcase(s, t);
 	tcase_set_timeout(e, 20);
 	tcase_add_test(e, test_cli_e2e_get_200);
+	tcase_add_test(e, test_cli_e2e_get_text_with_nul);
+	tcase_add_test(e, test_cli_e2e_peers_and_routes);
+	tcase_add_test(e, test_cli_e2e_announce);
 	tcase_add_test(e, test_cli_e2e_put_json);
 	tcase_add_test(e, test_cli_e2e_status_human);
 	tcase_add_test(e, test_cli_e2e_404);

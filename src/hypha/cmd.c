@@ -155,7 +155,11 @@ print_values(const json_t *root, FILE *out, FILE *errf)
 		size_t len;
 
 		if (text != NULL) {
-			fprintf(out, "%s\n", text);
+			/* Text may hold U+0000 (JSON_ALLOW_NUL). */
+			fwrite(text, 1,
+			    json_string_length(json_object_get(v, "data")),
+			    out);
+			fputc('\n', out);
 			continue;
 		}
 		if (b64 == NULL || cli_b64_decode(b64, &raw, &len) != 0) {
@@ -235,7 +239,7 @@ cli_daemon_cmd(const struct cli_args *a, FILE *out, FILE *errf)
 		rc = rc == CLI_HTTP_EUNREACH ? CLI_EXIT_UNREACH : CLI_EXIT_FAIL;
 		goto out;
 	}
-	root = json_loadb(r.body, r.body_len, 0, NULL);
+	root = json_loadb(r.body, r.body_len, JSON_ALLOW_NUL, NULL);
 	if (r.status < 200 || r.status >= 300) {
 		rc = report_error(a, r.status, root, errf);
 		goto out;
