@@ -179,6 +179,43 @@ START_TEST(test_cli_http_caps)
 }
 END_TEST
 
+/* Every single-byte mutation of a valid response parses or is rejected
+ * cleanly (run under valgrind/ASan to catch overreads). */
+START_TEST(test_cli_http_mutations)
+{
+	const char *base = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n"
+	                   "Content-Type: a\r\n\r\n4;x\r\nabcd\r\n"
+	                   "2\r\nef\r\n0\r\nT: 1\r\n\r\n";
+	static const char subst[] = { '\0', '\r', '\n', ' ', ':', '0', 'f', '9',
+		';', 'z', '\xff' };
+	size_t n = strlen(base);
+	char *buf = malloc(n);
+
+	ck_assert_ptr_nonnull(buf);
+	for (size_t i = 0; i < n; i++) {
+		for (size_t j = 0; j < sizeof(subst); j++) {
+			struct cli_http_resp r;
+			int rc;
+
+			memcpy(buf, base, n);
+			buf[i] = subst[j];
+			for (int eof = 0; eof < 2; eof++) {
+				rc = cli_http_parse(buf, n, eof, &r);
+				ck_assert(rc == CLI_HTTP_OK ||
+				    rc == CLI_HTTP_AGAIN ||
+				    rc == CLI_HTTP_EMALFORMED ||
+				    rc == CLI_HTTP_ETOOBIG);
+				if (rc == CLI_HTTP_OK) {
+					ck_assert_uint_le(r.body_len, n);
+					free(r.body);
+				}
+			}
+		}
+	}
+	free(buf);
+}
+END_TEST
+
 START_TEST(test_cli_split_addr)
 {
 	char h[64], p[8], err[128];
@@ -685,6 +722,7 @@ cli_suite(void)
 	tcase_add_test(t, test_cli_http_eof_body_and_interim);
 	tcase_add_test(t, test_cli_http_malformed);
 	tcase_add_test(t, test_cli_http_caps);
+	tcase_add_test(t, test_cli_http_mutations);
 	tcase_add_test(t, test_cli_split_addr);
 	tcase_add_test(t, test_cli_b64);
 	tcase_add_test(t, test_cli_args_ok);
