@@ -367,6 +367,8 @@ START_TEST(test_cli_args_usage)
 		{ 3, ARGV("--timeout", "0", "status") },
 		{ 3, ARGV("id", "a", "b") },
 		{ 1, ARGV("keygen") },
+		{ 2, ARGV("--api=::1:80", "status") },
+		{ 2, ARGV("--api=h:0", "status") },
 	};
 	struct cli_args a;
 

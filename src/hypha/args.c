@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "hypha/cli.h"
+#include "hypha/http.h"
 
 static const struct {
 	const char *name;
@@ -114,6 +115,7 @@ is_opt(const char *arg, const char *name)
 static int
 check_args(struct cli_args *a, char *err, size_t errlen)
 {
+	char host[256], portstr[8];
 	uint64_t port;
 
 	if (a->cmd == CLI_CMD_NONE) {
@@ -131,6 +133,12 @@ check_args(struct cli_args *a, char *err, size_t errlen)
 			return CLI_EXIT_USAGE;
 		}
 	}
+	/* Local commands ignore the API address (and a bad $HYPHA_API). */
+	if (a->cmd != CLI_CMD_KEYGEN &&
+	    !(a->cmd == CLI_CMD_ID && a->npos == 1) &&
+	    cli_http_split_addr(a->api, "4280", host, sizeof(host), portstr,
+	        sizeof(portstr), err, errlen) != 0)
+		return CLI_EXIT_USAGE;
 	if ((a->ttl_s != 0 || a->permanent) && a->cmd != CLI_CMD_PUT) {
 		snprintf(err, errlen, "--ttl and --permanent go with put");
 		return CLI_EXIT_USAGE;
