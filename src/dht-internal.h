@@ -211,4 +211,8 @@ void hy_dht_maint_response(struct hy_dht *d, const struct hy_dht_pend *p,
 void hy_dht_handover_check(struct hy_dht *d, const struct hy_id *id,
     const struct hy_addr *addr, uint64_t now_ms);
 
+/* A stored value as the wire carries it (borrows from sv). */
+void hy_dht_value_from_store(const struct hy_store_value *sv,
+    struct hy_value *v);
+
 #endif /* HY_DHT_INTERNAL_H */

@@ -266,6 +266,62 @@ tok_find(const struct hy_dht_op *op, const struct hy_id *id)
 	return NULL;
 }
 
+static uint64_t addr_hash(const struct hy_addr *a);
+static bool seen_add(struct hy_dht_op *op, uint64_t x);
+
+/*
+ * Our own store may hold what a get or get_peers looks for (we may be one
+ * of the key's closest nodes, or the only other node): stream what it has
+ * that the lookup did not bring, with the same rules as for replies.
+ * Returns false if a callback ended op.
+ */
+static bool
+local_items(struct hy_dht *d, struct hy_dht_op *op, uint64_t now_ms)
+{
+	uint32_t gen = op->gen;
+
+	if (op->kind == HY_DK_GET) {
+		struct hy_store_value sv[HY_VALUES_MAX];
+		size_t nv =
+		    hy_store_get(d->st, &op->key, now_ms, sv, HY_VALUES_MAX);
+
+		for (size_t i = 0; i < nv; i++) {
+			struct hy_value v;
+
+			hy_dht_value_from_store(&sv[i], &v);
+			if (v.is_mutable) {
+				if (op->have_mut && v.seq <= op->mut_seq)
+					continue;
+				if (!op->have_mut)
+					(void)seen_add(op, v.id);
+				op->have_mut = true;
+				op->mut_seq = v.seq;
+			} else if (!seen_add(op, v.id)) {
+				continue;
+			}
+			op->get_cb(op->arg, &v, HY_DHT_ITEM, &op->info);
+			if (op->gen != gen || op->phase != HY_DP_LOOKUP)
+				return false;
+		}
+	} else if (op->kind == HY_DK_GET_PEERS) {
+		struct hy_store_peer sp[HY_PEERS_MAX];
+		struct hy_addr fp[HY_PEERS_MAX];
+		size_t np = hy_store_get_peers(d->st, &op->key, now_ms, sp,
+		    HY_PEERS_MAX, &d->rng);
+		size_t nf = 0;
+
+		for (size_t i = 0; i < np; i++)
+			if (seen_add(op, addr_hash(&sp[i].addr)))
+				fp[nf++] = sp[i].addr;
+		if (nf > 0) {
+			op->peers_cb(op->arg, fp, nf, HY_DHT_ITEM, &op->info);
+			if (op->gen != gen || op->phase != HY_DP_LOOKUP)
+				return false;
+		}
+	}
+	return true;
+}
+
 /* The lookup is over: the write phase, or the end. */
 static void
 lookup_done(struct hy_dht *d, struct hy_dht_op *op, uint64_t now_ms)
@@ -283,6 +339,8 @@ lookup_done(struct hy_dht *d, struct hy_dht_op *op, uint64_t now_ms)
 	if (op->kind == HY_DK_REFRESH || op->kind == HY_DK_BOOT)
 		hy_rtable_touch_bucket(d->rt, &op->key, now_ms);
 	if (!op_wants_tokens(op)) {
+		if (!local_items(d, op, now_ms))
+			return;
 		if (op->nseen > 0)
 			op->status = HY_DHT_FOUND;
 		else if (lst == HY_LOOKUP_NO_PEERS)

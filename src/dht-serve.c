@@ -114,26 +114,8 @@ serve_find_value(struct hy_dht *d, const struct hy_msg *req,
 	    hy_dht_want_mask((unsigned)b->want, from), r->nodes, now_ms);
 	total = hy_store_count(d->st, &b->key, now_ms);
 	nv = hy_store_get(d->st, &b->key, now_ms, sv, maxv);
-	for (size_t i = 0; i < nv; i++) {
-		struct hy_value *v = &r->values[i];
-
-		memset(v, 0, sizeof(*v));
-		v->id = sv[i].id;
-		v->ttl_s = (sv[i].remaining_ms + 999) / 1000;
-		if (v->ttl_s == 0)
-			v->ttl_s = 1;
-		v->data.ptr = sv[i].data;
-		v->data.len = sv[i].len;
-		v->flags = sv[i].flags;
-		if (sv[i].is_mutable) {
-			v->is_mutable = true;
-			memcpy(v->owner, sv[i].mut->pub, HY_PUBKEY_LEN);
-			v->salt.ptr = sv[i].mut->salt;
-			v->salt.len = sv[i].mut->salt_len;
-			v->seq = sv[i].mut->seq;
-			memcpy(v->sig, sv[i].mut->sig, HY_SIG_LEN);
-		}
-	}
+	for (size_t i = 0; i < nv; i++)
+		hy_dht_value_from_store(&sv[i], &r->values[i]);
 	r->n_values = (uint32_t)nv;
 	r->more = nv < total;
 	if (!fits(d, rep, buf, cap) && nv > 0) {

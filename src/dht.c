@@ -466,3 +466,24 @@ hy_dht_pending(const struct hy_dht *d)
 {
 	return d->cfg.max_pending - d->npend_free;
 }
+
+void
+hy_dht_value_from_store(const struct hy_store_value *sv, struct hy_value *v)
+{
+	memset(v, 0, sizeof(*v));
+	v->id = sv->id;
+	v->ttl_s = (sv->remaining_ms + 999) / 1000;
+	if (v->ttl_s == 0)
+		v->ttl_s = 1;
+	v->data.ptr = sv->data;
+	v->data.len = sv->len;
+	v->flags = sv->flags;
+	if (sv->is_mutable) {
+		v->is_mutable = true;
+		memcpy(v->owner, sv->mut->pub, HY_PUBKEY_LEN);
+		v->salt.ptr = sv->mut->salt;
+		v->salt.len = sv->mut->salt_len;
+		v->seq = sv->mut->seq;
+		memcpy(v->sig, sv->mut->sig, HY_SIG_LEN);
+	}
+}

@@ -625,6 +625,7 @@ base_suite(void)
 	tcase_add_test(tc, test_base_log_levels);
 	tcase_add_test(tc, test_base_log_ratelimit);
 	tcase_add_test(tc, test_base_strerror);
+	tcase_set_timeout(tc, 60); /* loaded CI machines */
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -321,6 +321,59 @@ START_TEST(test_node_distinct_addresses_large_value)
 }
 END_TEST
 
+static int peers_seen, peers_final;
+
+static void
+peers_cb(void *arg, int err, const struct hy_peer_info *p, size_t n)
+{
+	(void)arg;
+	(void)err;
+	(void)p;
+	peers_seen += (int)n;
+	if (n == 0)
+		peers_final = 1;
+}
+
+/*
+ * Two nodes: what one stores lands on the other, which must find it in
+ * its own store when it asks (the lookup has nobody else to ask).
+ */
+START_TEST(test_node_get_finds_own_store)
+{
+	struct hy_node *a, *b;
+	struct res p = { 0 }, g = { 0 }, an = { 0 };
+	uint8_t key[HY_ID_LEN];
+	char seed[64];
+
+	a = node_on("127.0.0.31:0", NULL);
+	hy_node_addr(a, 4, seed, sizeof(seed));
+	b = node_on("127.0.0.32:0", seed);
+	for (int i = 0; i < 200 && !hy_node_joined(b); i++)
+		spin(20);
+	hy_key_from_string("two-nodes", 9, key);
+	ck_assert_int_eq(hy_node_put(b, key, "only copy", 9, NULL, put_done, &p,
+	                     NULL),
+	    HY_OK);
+	wait_for(&p.final, 5000);
+	ck_assert_int_eq(p.err, HY_OK);
+	ck_assert_int_eq(hy_node_get(a, key, got, &g, NULL), HY_OK);
+	wait_for(&g.final, 5000);
+	ck_assert_int_eq(g.err, HY_OK);
+	ck_assert_int_eq(g.values, 1);
+	ck_assert_int_eq(hy_node_announce(b, key, 7000, put_done, &an, NULL),
+	    HY_OK);
+	wait_for(&an.final, 5000);
+	ck_assert_int_eq(an.err, HY_OK);
+	peers_seen = peers_final = 0;
+	ck_assert_int_eq(hy_node_get_peers(a, key, peers_cb, NULL, NULL),
+	    HY_OK);
+	wait_for(&peers_final, 5000);
+	ck_assert_int_eq(peers_seen, 1);
+	hy_node_free(b);
+	hy_node_free(a);
+}
+END_TEST
+
 static Suite *
 restart_suite(void)
 {
@@ -332,6 +385,7 @@ restart_suite(void)
 	tcase_add_test(tc, test_node_corrupt_state_is_not_fatal);
 	tcase_add_test(tc, test_node_status_and_events);
 	tcase_add_test(tc, test_node_distinct_addresses_large_value);
+	tcase_add_test(tc, test_node_get_finds_own_store);
 	tcase_set_timeout(tc, 120);
 	suite_add_tcase(s, tc);
 	return s;
