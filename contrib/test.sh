@@ -58,8 +58,8 @@ else
 fi
 cd "$top"
 
-stage "the README's demo: a local overlay of 16 nodes"
-if [ -x build/contrib/examples/overlay ] && build/contrib/examples/overlay; then
+stage "the README's demo: 16 daemons driven by the CLI"
+if "$top/contrib/overlay-demo.sh" "$top/build"; then
 	P=$((P + 1))
 else
 	fail "demo overlay"
