@@ -373,6 +373,10 @@ hy_dht_maint(struct hy_dht *d, uint64_t now_ms)
 	n = hy_rtable_want_pings(d->rt, now_ms, c, PINGS_PER_TICK);
 	for (size_t i = 0; i < n; i++)
 		send_ping(d, &c[i]);
+	/* peers that found us by querying: verify them (BEP 5 "good") */
+	n = hy_rtable_want_verify(d->rt, now_ms, c, PINGS_PER_TICK);
+	for (size_t i = 0; i < n; i++)
+		send_ping(d, &c[i]);
 	n = hy_rtable_refresh_due(d->rt, now_ms, &d->rng, t, REFRESH_PER_TICK);
 	for (size_t i = 0; i < n; i++) {
 		struct hy_dht_op *op;

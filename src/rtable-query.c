@@ -120,6 +120,29 @@ hy_rt_count_verified(const struct hy_rt_bucket *b)
 }
 
 size_t
+hy_rtable_want_verify(struct hy_rtable *rt, uint64_t now_ms,
+    struct hy_rtable_contact *out, size_t max)
+{
+	size_t n = 0;
+
+	for (int j = 0; j < rt->nb && n < max; j++) {
+		struct hy_rt_bucket *b = &rt->b[j];
+
+		for (unsigned i = 0; i < b->nc && n < max; i++) {
+			struct hy_rtable_contact *c = &b->c[i];
+
+			if ((c->flags & HY_RTABLE_F_REPLIED) != 0 ||
+			    hy_rt_outstanding(rt, c, now_ms))
+				continue;
+			c->flags |= HY_RTABLE_F_PINGING;
+			c->ping_ms = now_ms;
+			out[n++] = *c;
+		}
+	}
+	return n;
+}
+
+size_t
 hy_rtable_want_pings(struct hy_rtable *rt, uint64_t now_ms,
     struct hy_rtable_contact *out, size_t max)
 {

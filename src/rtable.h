@@ -206,6 +206,15 @@ size_t hy_rtable_closest(const struct hy_rtable *rt, const struct hy_id *target,
     size_t n, struct hy_rtable_contact *out, unsigned flags, uint64_t now_ms);
 
 /*
+ * Contacts that entered the table without ever answering us (they only
+ * sent queries): ask to ping them so they become verified (good) or, if
+ * they never answer, bad. Each is asked at most once per ping timeout.
+ * Copies up to max into out and returns how many.
+ */
+size_t hy_rtable_want_verify(struct hy_rtable *rt, uint64_t now_ms,
+    struct hy_rtable_contact *out, size_t max);
+
+/*
  * Contacts the table wants pinged now: the least-recently-seen
  * non-good contacts of full buckets in which a verified candidate waits,
  * each asked at most once per ping_timeout_ms. Marks them

@@ -1297,6 +1297,35 @@ invariant_broken(const struct hy_rtable *rt)
 }
 
 /* Random operation sequences keep every invariant. */
+/* A contact that only queried us is offered for verification, once per
+ * ping timeout, until it answers. */
+START_TEST(test_rtable_want_verify)
+{
+	struct hy_rtable *rt;
+	struct hy_rtable_contact out[4];
+	struct hy_id self, q;
+	struct hy_addr a = pub(1);
+	struct hy_rng r;
+
+	hy_rng_seed(&r, 5);
+	self = rid(&r);
+	q = rid(&r);
+	rt = mk(&self, NULL);
+	ck_assert_int_eq(hy_rtable_heard(rt, &q, &a, HY_RTABLE_QUERY, T0),
+	    HY_RTABLE_ADDED);
+	ck_assert_uint_eq(hy_rtable_want_verify(rt, T0, out, 4), 1);
+	ck_assert(hy_id_eq(&out[0].id, &q));
+	ck_assert_uint_eq(hy_rtable_want_verify(rt, T0 + 1, out, 4), 0);
+	ck_assert_uint_eq(hy_rtable_want_verify(rt, T0 + 10000, out, 4), 1);
+	ck_assert_int_eq(hy_rtable_heard(rt, &q, &a, HY_RTABLE_REPLY,
+	                     T0 + 10001),
+	    HY_RTABLE_UPDATED);
+	ck_assert_uint_eq(hy_rtable_want_verify(rt, T0 + 30000, out, 4), 0);
+	ck_assert_int_eq(status_of(rt, &q, T0 + 30000), HY_RTABLE_GOOD);
+	hy_rtable_free(rt);
+}
+END_TEST
+
 /* What the change hook reported: adds, removals, the last of each. */
 struct changes {
 	int added, removed;
@@ -1488,6 +1517,7 @@ rtable_suite(void)
 	tcase_add_test(tc, test_rtable_tick);
 	tcase_add_test(tc, test_rtable_split_moves_candidates);
 	tcase_add_test(tc, test_rtable_unverified_not_admitted);
+	tcase_add_test(tc, test_rtable_want_verify);
 	tcase_add_test(tc, test_rtable_change_hook);
 	tcase_add_loop_test(tc, test_rtable_random_ops_invariants, 0, 12);
 	suite_add_tcase(s, tc);
