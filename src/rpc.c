@@ -192,6 +192,19 @@ hy_rpc_complete(struct hy_rpc *r, const struct hy_msg *msg,
 	cb(cbarg, HY_OK, msg, &f);
 }
 
+/* Transport hook: is this reply one we are waiting for, from there? */
+static bool
+hy_rpc_expects(void *arg, const struct hy_msg *msg, const struct hy_addr *from)
+{
+	struct hy_rpc *r = arg;
+	uint8_t key[4];
+	size_t slot;
+
+	memcpy(key, &msg->txid, sizeof(key));
+	slot = hy_lru_get(r->by_txid, key, false);
+	return slot != HY_LRU_NONE && hy_addr_eq(&r->pend[slot].to, from);
+}
+
 static void
 hy_rpc_input(void *arg, const struct hy_msg *msg, const struct hy_from *from)
 {
@@ -248,6 +261,7 @@ hy_rpc_new(struct event_base *base, const struct hy_ident *id,
 		hy_rpc_free(r);
 		return NULL;
 	}
+	hy_transport_set_expect(r->tr, hy_rpc_expects, r);
 	r->encmax = hy_transport_env_max(r->tr);
 	r->encbuf = malloc(r->encmax);
 	if (r->encbuf == NULL)

@@ -56,6 +56,8 @@ struct hy_transport {
 	struct hy_lru *amp_map;
 	struct hy_amp *amp;
 	struct hy_transport_stats st;
+	hy_transport_expect_fn *expect;
+	void *expect_arg;
 	struct hy_msg msg; /* decode scratch: large, kept off the stack */
 };
 
@@ -107,6 +109,14 @@ void
 hy_transport_validated(struct hy_transport *tr, const struct hy_addr *addr)
 {
 	hy_tr_amp(tr, addr)->validated = true;
+}
+
+void
+hy_transport_set_expect(struct hy_transport *tr, hy_transport_expect_fn *fn,
+    void *arg)
+{
+	tr->expect = fn;
+	tr->expect_arg = arg;
 }
 
 bool
@@ -169,10 +179,6 @@ hy_tr_signed_input(struct hy_transport *tr, const struct hy_addr *from,
 	struct hy_dgram frame;
 	int rc;
 
-	if (hy_ratelimit_take(tr->rl, from, hy_clock_mono(clk), 1) != HY_OK) {
-		tr->st.rate_limited++;
-		return;
-	}
 	if (hy_dgram_decode(&frame, data, len) != HY_OK) {
 		tr->st.malformed++;
 		return;
@@ -184,6 +190,13 @@ hy_tr_signed_input(struct hy_transport *tr, const struct hy_addr *from,
 	if (hy_msg_decode(&tr->msg, frame.payload.ptr, frame.payload.len,
 	        HY_PATH_DGRAM) != HY_OK) {
 		tr->st.malformed++;
+		return;
+	}
+	/* the rate limit guards signature work against unsolicited traffic */
+	if (!(tr->expect != NULL && hy_msg_kind_of(tr->msg.type) != HY_MK_REQ &&
+	        tr->expect(tr->expect_arg, &tr->msg, from)) &&
+	    hy_ratelimit_take(tr->rl, from, hy_clock_mono(clk), 1) != HY_OK) {
+		tr->st.rate_limited++;
 		return;
 	}
 	if (hy_msg_check_network(&tr->msg, tr->cfg.network) != HY_OK) {

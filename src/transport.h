@@ -132,6 +132,17 @@ int hy_transport_send_env(struct hy_transport *tr, const struct hy_addr *to,
 /* Largest envelope hy_transport_encode can produce (the TLS frame cap). */
 size_t hy_transport_env_max(const struct hy_transport *tr);
 
+/*
+ * Is msg (a reply or ERROR from `from`) the answer to a request we have
+ * pending there? Expected replies skip the per-source rate limit: it
+ * throttles unsolicited traffic, not answers to our own questions (many
+ * peers behind one address would otherwise throttle each other's replies).
+ */
+typedef bool hy_transport_expect_fn(void *arg, const struct hy_msg *msg,
+    const struct hy_addr *from);
+void hy_transport_set_expect(struct hy_transport *tr,
+    hy_transport_expect_fn *fn, void *arg);
+
 /* The address proved it receives our packets: lift its budget. */
 void hy_transport_validated(struct hy_transport *tr,
     const struct hy_addr *addr);

@@ -77,6 +77,9 @@ on_request(void *arg, const struct hy_msg *msg, const struct hy_from *from)
 	ck_assert_int_eq(hy_rpc_reply(n->rpc, msg, from, &reply), HY_OK);
 }
 
+/* When set, the next nodes get this per-source rate (and burst). */
+static uint32_t tc_source_rate;
+
 static void
 node_init(struct node *n, struct event_base *base,
     const struct hy_rpc_config *over)
@@ -90,6 +93,10 @@ node_init(struct node *n, struct event_base *base,
 	n->base = base;
 	ck_assert_int_eq(hy_ident_generate(&n->ident), HY_OK);
 	hy_transport_config_default(&tc);
+	if (tc_source_rate != 0) {
+		tc.ratelimit.source_rate = tc_source_rate;
+		tc.ratelimit.source_burst = tc_source_rate;
+	}
 	hy_addr_parse(&tc.listen4, "127.0.0.1:0");
 	if (over != NULL)
 		rc = *over;
@@ -225,6 +232,46 @@ START_TEST(test_rpc_echo_proves_requester)
 	hy_transport_stats(hy_rpc_transport(b.rpc), &st);
 	ck_assert_uint_eq(st.amp_limited, 0);
 	ck_assert_uint_eq(st.echo_validated, 1);
+	node_fini(&a);
+	node_fini(&b);
+	event_base_free(base);
+}
+END_TEST
+
+/*
+ * a's per-source limit is 2 datagrams/s, yet 30 replies from b arrive in
+ * well under a second: replies to a's own requests are not throttled.
+ * Unsolicited requests from b to a still are.
+ */
+START_TEST(test_rpc_replies_skip_rate_limit)
+{
+	struct event_base *base = event_base_new();
+	struct hy_rpc_config rc;
+	struct hy_transport_stats st;
+	struct node a, b;
+	struct done d = { 0 }, e = { 0 };
+
+	hy_rpc_config_default(&rc);
+	rc.retries = 0;
+	tc_source_rate = 2;
+	node_init(&a, base, &rc);
+	tc_source_rate = 0;
+	node_init(&b, base, NULL);
+	for (int i = 0; i < 30; i++) {
+		ck_assert_int_eq(ping(&a, addr_of(&b), id_of(&b), &d, NULL),
+		    HY_OK);
+		run_until(base, &d.calls, i + 1, 2000);
+		ck_assert_int_eq(d.err, HY_OK);
+	}
+	hy_transport_stats(hy_rpc_transport(a.rpc), &st);
+	ck_assert_uint_eq(st.rate_limited, 0);
+	/* b's own requests to a are unsolicited: throttled after 2 */
+	for (int i = 0; i < 10; i++)
+		ck_assert_int_eq(ping(&b, addr_of(&a), id_of(&a), &e, NULL),
+		    HY_OK);
+	run_until(base, &e.calls, 10, 3000);
+	hy_transport_stats(hy_rpc_transport(a.rpc), &st);
+	ck_assert_uint_ge(st.rate_limited, 5);
 	node_fini(&a);
 	node_fini(&b);
 	event_base_free(base);
@@ -458,6 +505,7 @@ rpc_suite(void)
 	tcase_add_test(tc, test_rpc_ping_pong_first_contact);
 	tcase_add_test(tc, test_rpc_unvalidated_reply_is_budgeted);
 	tcase_add_test(tc, test_rpc_echo_proves_requester);
+	tcase_add_test(tc, test_rpc_replies_skip_rate_limit);
 	tcase_add_test(tc, test_rpc_timeout_after_retries);
 	tcase_add_test(tc, test_rpc_inflight_caps);
 	tcase_add_test(tc, test_rpc_reply_from_elsewhere_ignored);
