@@ -24,7 +24,7 @@ struct hy_ratelimit {
 	struct hy_ratelimit_stats st;
 };
 
-#define HY_RL_KEYLEN 17
+#define HY_RL_KEYLEN HY_ADDR_KEYLEN /* 17 bytes used off loopback */
 
 void
 hy_ratelimit_config_default(struct hy_ratelimit_config *cfg)
@@ -92,6 +92,15 @@ hy_ratelimit_key(const struct hy_ratelimit *rl, const struct hy_addr *a,
 	int bits = a->family == HY_AF_INET ? 32 : rl->cfg.v6_prefix_bits;
 
 	memset(key, 0, HY_RL_KEYLEN);
+	/*
+	 * Loopback traffic can only come from this host, where several nodes
+	 * may run (test overlays, the demo): there a source is an address
+	 * and port, or they would throttle each other.
+	 */
+	if (hy_addr_is_loopback(a)) {
+		hy_addr_key(a, key);
+		return;
+	}
 	key[0] = a->family;
 	memcpy(key + 1, a->ip, (size_t)bits / 8);
 	if (bits % 8 != 0)

@@ -4,10 +4,11 @@
  * Runs before any signature is verified, so a flood from one source costs
  * the node a table lookup per packet and cannot starve other sources.
  * Sources are keyed by IPv4 address or IPv6 /v6_prefix_bits (a host gets a
- * whole /64 on most IPv6 networks). The table of sources is bounded; a new
- * source beyond capacity displaces the least recently active one (which
- * starts again with a full bucket: eviction only ever makes the limit more
- * lenient for the evicted source, never stricter for anyone).
+ * whole /64 on most IPv6 networks); loopback sources by address and port,
+ * since several nodes of one host may share an address. The table of sources is
+ * bounded; a new source beyond capacity displaces the least recently active one
+ * (which starts again with a full bucket: eviction only ever makes the limit
+ * more lenient for the evicted source, never stricter for anyone).
  */
 #ifndef HY_RATELIMIT_H
 #define HY_RATELIMIT_H

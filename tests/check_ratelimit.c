@@ -154,6 +154,27 @@ START_TEST(test_ratelimit_rejects_bad_config)
 }
 END_TEST
 
+START_TEST(test_ratelimit_loopback_by_port)
+{
+	struct hy_ratelimit_config cfg;
+	struct hy_ratelimit *rl;
+	struct hy_addr a = addr("127.0.0.1:4000"), b = addr("127.0.0.1:4001");
+	struct hy_addr p1 = addr("192.0.2.1:4000"), p2 = addr("192.0.2.1:4001");
+
+	hy_ratelimit_config_default(&cfg);
+	cfg.source_rate = 1;
+	cfg.source_burst = 5;
+	rl = hy_ratelimit_new(&cfg);
+	/* two nodes of this host: separate buckets */
+	ck_assert_int_eq(burst(rl, &a, 0, 10), 5);
+	ck_assert_int_eq(burst(rl, &b, 0, 10), 5);
+	/* elsewhere, ports buy nothing */
+	ck_assert_int_eq(burst(rl, &p1, 0, 10), 5);
+	ck_assert_int_eq(burst(rl, &p2, 0, 10), 0);
+	hy_ratelimit_free(rl);
+}
+END_TEST
+
 static Suite *
 ratelimit_suite(void)
 {
@@ -166,6 +187,7 @@ ratelimit_suite(void)
 	tcase_add_test(tc, test_ratelimit_ipv6_prefix_shares_bucket);
 	tcase_add_test(tc, test_ratelimit_source_table_bounded);
 	tcase_add_test(tc, test_ratelimit_rejects_bad_config);
+	tcase_add_test(tc, test_ratelimit_loopback_by_port);
 	tcase_set_timeout(tc, 60);
 	suite_add_tcase(s, tc);
 	return s;
