@@ -193,21 +193,10 @@ hand_store_value(const struct hy_store_value *sv, void *arg)
 	hy_dht_msg_init(h->d, &m, HY_MSG_STORE, 0);
 	m.body.store.key = sv->key;
 	m.body.store.token = h->r->body.values.token;
-	v->id = sv->id;
-	v->ttl_s = (sv->remaining_ms + 999) / 1000;
-	if (v->ttl_s == 0)
+	/* a value with less than a second left is not worth handing over */
+	if (sv->remaining_ms < 1000)
 		return 0;
-	v->data.ptr = sv->data;
-	v->data.len = sv->len;
-	v->flags = sv->flags;
-	if (sv->is_mutable) {
-		v->is_mutable = true;
-		memcpy(v->owner, sv->mut->pub, HY_PUBKEY_LEN);
-		v->salt.ptr = sv->mut->salt;
-		v->salt.len = sv->mut->salt_len;
-		v->seq = sv->mut->seq;
-		memcpy(v->sig, sv->mut->sig, HY_SIG_LEN);
-	}
+	hy_dht_value_from_store(sv, v);
 	h->d->stats.handovers++;
 	(void)hy_dht_send(h->d, h->to, &h->r->sender, &m, &p);
 	return 0;
