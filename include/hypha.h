@@ -255,6 +255,14 @@ HY_EXPORT int hy_node_get_peers(struct hy_node *n, const uint8_t key[HY_ID_LEN],
  * callback does not fire afterwards. 0 or HY_ENOENT. */
 HY_EXPORT int hy_node_cancel(struct hy_node *n, uint64_t handle);
 
+/*
+ * Stop republishing this node's permanent puts of key, also those restored
+ * from the state directory after a restart. Puts still in their first
+ * round are left alone (cancel them by handle). Returns how many were
+ * stopped (0 if none), or HY_ESTATE when the node is not running.
+ */
+HY_EXPORT int hy_node_unput(struct hy_node *n, const uint8_t key[HY_ID_LEN]);
+
 /* Call cb(name, value) for every counter ("rtable.contacts",
  * "transport.bad_signature", ...); stops on non-zero. */
 HY_EXPORT int hy_node_stats(const struct hy_node *n,

@@ -336,6 +336,31 @@ hy_node_cancel(struct hy_node *n, uint64_t handle)
 }
 
 int
+hy_node_unput(struct hy_node *n, const uint8_t key[HY_ID_LEN])
+{
+	int count = 0;
+
+	if (n->dht == NULL)
+		return HY_ESTATE;
+	for (size_t i = 0; i < HY_NODE_PERM_MAX; i++) {
+		struct hy_node_perm *p = &n->perm[i];
+		bool first_round = false;
+
+		if (!p->used || memcmp(p->key.b, key, HY_ID_LEN) != 0)
+			continue;
+		for (size_t j = 0; j < HY_NODE_OPS && !first_round; j++)
+			first_round = n->ops[j].kind != OP_FREE &&
+			    n->ops[j].handle == p->handle;
+		if (first_round)
+			continue;
+		(void)hy_dht_cancel(n->dht, p->handle);
+		hy_node_perm_forget(n, p->handle);
+		count++;
+	}
+	return count;
+}
+
+int
 hy_node_stats(const struct hy_node *n,
     int (*cb)(const char *name, uint64_t value, void *arg), void *arg)
 {

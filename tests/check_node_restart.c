@@ -175,7 +175,16 @@ START_TEST(test_node_restart_rejoins_without_seed)
 	ck_assert_int_eq(g.err, HY_OK);
 	ck_assert_int_ge(g.values, 1);
 	ck_assert_int_eq(warnings, 0);
+	/* the restored permanent put can be stopped by key */
+	ck_assert_int_eq(hy_node_unput(a, key), 1);
+	ck_assert_int_eq(hy_node_unput(a, key), 0);
 	hy_node_free(a);
+	/* and stays stopped: nothing is restored at the next start */
+	a = node(NULL, state, &rc);
+	ck_assert_int_eq(rc, HY_OK);
+	ck_assert_int_eq(hy_node_unput(a, key), 0);
+	hy_node_free(a);
+	a = NULL;
 	for (int i = 0; i < 4; i++)
 		hy_node_free(peers[i]);
 }

@@ -395,14 +395,17 @@ values_delete(struct hyd *d, struct evhttp_request *req,
     const uint8_t key[HY_ID_LEN])
 {
 	struct hyd_perm **pp = &d->perms, *p;
-	json_int_t n = 0;
+	json_int_t n;
+	int rc;
 
+	/* the node knows every permanent put, also those made before a
+	 * restart; ours only remembers this run's */
+	rc = hy_node_unput(d->node, key);
+	n = rc > 0 ? rc : 0;
 	while ((p = *pp) != NULL) {
 		if (memcmp(p->key, key, HY_ID_LEN) == 0) {
-			(void)hy_node_cancel(d->node, p->handle);
 			*pp = p->next;
 			free(p);
-			n++;
 		} else
 			pp = &p->next;
 	}
@@ -414,7 +417,7 @@ values_delete(struct hyd *d, struct evhttp_request *req,
 		}
 	if (n == 0) {
 		hyd_reply_error(req, 404, "not_found",
-		    "no permanent put of this key through this daemon");
+		    "no permanent put of this key on this node");
 		return;
 	}
 	hyd_reply_json(req, 200, json_pack("{s:I}", "cancelled", n));
