@@ -42,6 +42,7 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
+#include "afile.h"
 #include "errbuf.h"
 #include "ident.h"
 
@@ -266,52 +267,13 @@ out:
 
 /* --- files --- */
 
-static int
-write_all(int fd, const void *buf, size_t len)
-{
-	const uint8_t *p = buf;
-
-	while (len > 0) {
-		ssize_t n = write(fd, p, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
-/* A malloc'd copy of the directory part of path ("." if none). */
-static char *
-dir_of(const char *path)
-{
-	const char *slash = strrchr(path, '/');
-	char *d;
-
-	if (slash == NULL)
-		return strdup(".");
-	if (slash == path)
-		return strdup("/");
-	if ((d = malloc((size_t)(slash - path) + 1)) == NULL)
-		return NULL;
-	memcpy(d, path, (size_t)(slash - path));
-	d[slash - path] = '\0';
-	return d;
-}
-
 int
 hy_ident_save(const struct hy_ident *id, const char *path)
 {
 	BIO *bio = NULL;
 	BUF_MEM *bm = NULL;
-	char *tmp = NULL, *dir = NULL;
-	size_t tmplen;
-	uint8_t rnd[4];
-	int fd = -1, dfd = -1, rc = HY_EINVAL, saved_errno = 0;
-	bool have_tmp = false;
+	struct hy_afile f = { .fd = -1 };
+	int rc = HY_EINVAL, saved_errno = 0;
 
 	ERR_set_mark();
 	if (id == NULL || path == NULL || path[0] == '\0')
@@ -323,52 +285,17 @@ hy_ident_save(const struct hy_ident *id, const char *path)
 	        NULL) != 1 ||
 	    BIO_get_mem_ptr(bio, &bm) != 1 || bm == NULL)
 		goto out;
-	rc = HY_ENOMEM;
-	tmplen = strlen(path) + sizeof(".tmp.") + 8;
-	if ((tmp = malloc(tmplen)) == NULL || (dir = dir_of(path)) == NULL)
-		goto out;
-	rc = HY_EIO;
-	for (int tries = 0; fd < 0; tries++) {
-		if (tries == 16 || hy_random_bytes(rnd, sizeof(rnd)) != HY_OK)
-			goto out;
-		snprintf(tmp, tmplen, "%s.tmp.%02x%02x%02x%02x", path, rnd[0],
-		    rnd[1], rnd[2], rnd[3]);
-		fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-		if (fd < 0 && errno != EEXIST)
-			goto out;
-	}
-	have_tmp = true;
-	/* The umask may have cleared bits; we want exactly 0600. */
-	if (fchmod(fd, 0600) != 0 || write_all(fd, bm->data, bm->length) != 0 ||
-	    fsync(fd) != 0)
-		goto out;
-	if (close(fd) != 0) {
-		fd = -1;
-		goto out;
-	}
-	fd = -1;
-	if (rename(tmp, path) != 0)
-		goto out;
-	have_tmp = false;
-	if ((dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
-		goto out;
-	/* Some file systems cannot fsync a directory (EINVAL): not an error. */
-	if (fsync(dfd) != 0 && errno != EINVAL)
+	if ((rc = hy_afile_open(&f, path)) != HY_OK ||
+	    (rc = hy_afile_write(&f, bm->data, bm->length)) != HY_OK ||
+	    (rc = hy_afile_commit(&f)) != HY_OK)
 		goto out;
 	rc = HY_OK;
 out:
 	saved_errno = errno;
-	if (fd >= 0)
-		close(fd);
-	if (dfd >= 0)
-		close(dfd);
-	if (have_tmp)
-		unlink(tmp);
+	hy_afile_close(&f);
 	if (bm != NULL && bm->data != NULL)
 		hy_wipe(bm->data, bm->length);
 	BIO_free(bio);
-	free(tmp);
-	free(dir);
 	ERR_pop_to_mark();
 	errno = saved_errno;
 	return rc;

@@ -45,6 +45,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "afile.h"
 #include "crypto.h"
 #include "errbuf.h"
 #include "state.h"
@@ -151,10 +152,8 @@ chain_step(uint8_t h[HY_SHA256_LEN], bool first, const char *line, size_t len)
 /* --- atomic writer --- */
 
 struct writer {
-	char *path; /* target */
-	char *tmp; /* temp file, while it exists */
-	char *dir;
-	int fd;
+	struct hy_afile f;
+	const char *dir; /* borrowed, for messages */
 	char *buf;
 	size_t used;
 	uint8_t chain[HY_SHA256_LEN];
@@ -165,25 +164,11 @@ struct writer {
 static int
 w_flush(struct writer *w)
 {
-	const char *p = w->buf;
-	size_t len = w->used;
+	int rc = hy_afile_write(&w->f, w->buf, w->used);
 
-	while (len > 0) {
-		ssize_t n = write(w->fd, p, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			if (n == 0)
-				errno = EIO;
-			w->step = "write";
-			return HY_EIO;
-		}
-		p += n;
-		len -= (size_t)n;
-	}
-	w->used = 0;
-	return HY_OK;
+	if (rc == HY_OK)
+		w->used = 0;
+	return rc;
 }
 
 static int
@@ -216,7 +201,7 @@ w_line(struct writer *w, const char *line, size_t len, bool first)
 	int rc;
 
 	if (chain_step(w->chain, first, line, len) != HY_OK) {
-		w->step = "hash";
+		w->f.step = "hash";
 		errno = 0;
 		return HY_ECRYPTO;
 	}
@@ -230,52 +215,30 @@ w_line(struct writer *w, const char *line, size_t len, bool first)
 static int
 w_open(struct writer *w, const char *dir, const char *name, const char *header)
 {
-	char hdr[64];
-	uint8_t rnd[4];
-	size_t tlen;
-	int rc = HY_ENOMEM;
+	char hdr[64], *path;
+	int rc;
 
 	memset(w, 0, sizeof(*w));
-	w->fd = -1;
-	w->step = "allocate";
-	if ((w->path = path_join(dir, name)) == NULL ||
-	    (w->dir = strdup(dir)) == NULL ||
-	    (w->buf = malloc(WBUF_SIZE)) == NULL)
-		return rc;
-	tlen = strlen(w->path) + sizeof(".tmp.") + 8;
-	if ((w->tmp = malloc(tlen)) == NULL)
-		return rc;
-	w->step = "create temp file";
-	for (int tries = 0; w->fd < 0; tries++) {
-		if (tries == 16 || hy_random_bytes(rnd, sizeof(rnd)) != HY_OK) {
-			errno = EEXIST;
-			return HY_EIO;
-		}
-		snprintf(w->tmp, tlen, "%s.tmp.%02x%02x%02x%02x", w->path,
-		    rnd[0], rnd[1], rnd[2], rnd[3]);
-		w->fd = open(w->tmp,
-		    O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
-		if (w->fd < 0 && errno != EEXIST) {
-			free(w->tmp); /* nothing to unlink */
-			w->tmp = NULL;
-			return errno == ENOENT ? HY_ENOENT : HY_EIO;
-		}
-	}
-	/* The umask may have cleared bits; we want exactly 0600. */
-	if (fchmod(w->fd, 0600) != 0) {
-		w->step = "chmod temp file";
-		return HY_EIO;
-	}
+	w->f.fd = -1;
+	w->f.step = "allocate";
+	w->dir = dir;
+	if ((w->buf = malloc(WBUF_SIZE)) == NULL ||
+	    (path = path_join(dir, name)) == NULL)
+		return HY_ENOMEM;
+	rc = hy_afile_open(&w->f, path);
+	free(path);
+	if (rc != HY_OK)
+		return rc == HY_EIO && errno == ENOENT ? HY_ENOENT : rc;
 	snprintf(hdr, sizeof(hdr), "%s %d", header, FORMAT_VERSION);
 	return w_line(w, hdr, strlen(hdr), true);
 }
 
-/* Write the trailer, then fsync, rename over the target, fsync the dir. */
+/* Write the trailer, then commit the file (afile.h). */
 static int
 w_commit(struct writer *w)
 {
 	char trailer[TRAILER_MAX], hex[2 * HY_SHA256_LEN + 1];
-	int dfd, rc;
+	int rc;
 
 	hex_encode(hex, w->chain, HY_SHA256_LEN);
 	snprintf(trailer, sizeof(trailer), "end %llu %s\n",
@@ -283,26 +246,7 @@ w_commit(struct writer *w)
 	if ((rc = w_raw(w, trailer, strlen(trailer))) != HY_OK ||
 	    (rc = w_flush(w)) != HY_OK)
 		return rc;
-	w->step = "fsync";
-	if (fsync(w->fd) != 0)
-		return HY_EIO;
-	w->step = "close";
-	rc = close(w->fd);
-	w->fd = -1;
-	if (rc != 0)
-		return HY_EIO;
-	w->step = "rename";
-	if (rename(w->tmp, w->path) != 0)
-		return HY_EIO;
-	free(w->tmp);
-	w->tmp = NULL;
-	w->step = "fsync directory";
-	if ((dfd = open(w->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
-		return HY_EIO;
-	/* Some file systems cannot fsync a directory (EINVAL): not an error. */
-	rc = fsync(dfd) != 0 && errno != EINVAL ? HY_EIO : HY_OK;
-	close(dfd);
-	return rc;
+	return hy_afile_commit(&w->f);
 }
 
 /* Release everything; remove the temp file if it still exists. */
@@ -313,15 +257,9 @@ w_close(struct writer *w, int rc, char *err, size_t errlen)
 
 	if (rc != HY_OK)
 		hy_seterr(err, errlen, "%s: cannot save (%s): %s",
-		    w->path != NULL ? w->path : w->dir, w->step,
+		    w->f.path != NULL ? w->f.path : w->dir, w->f.step,
 		    saved != 0 ? strerror(saved) : hy_strerror(rc));
-	if (w->fd >= 0)
-		close(w->fd);
-	if (w->tmp != NULL)
-		unlink(w->tmp);
-	free(w->tmp);
-	free(w->path);
-	free(w->dir);
+	hy_afile_close(&w->f);
 	free(w->buf);
 	errno = saved;
 }
@@ -881,7 +819,7 @@ hy_state_save_puts(const char *dir, const struct hy_state_put *p, size_t n,
 
 	hy_seterr(err, errlen, "%s", "");
 	memset(&w, 0, sizeof(w));
-	w.fd = -1;
+	w.f.fd = -1;
 	if (dir == NULL || dir[0] == '\0' || (p == NULL && n > 0)) {
 		hy_seterr(err, errlen, "no state directory or no puts given");
 		return HY_EINVAL;

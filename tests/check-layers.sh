@@ -8,7 +8,7 @@ src=${top_srcdir:-.}/src
 
 layer_of() {
 	case "$1" in
-	error | errbuf | log | clock | id | addr | rng | lru | buf | version | compat/*) echo 0 ;;
+	error | errbuf | afile | log | clock | id | addr | rng | lru | buf | version | compat/*) echo 0 ;;
 	wire | wire-* | ident | crypto | crypto-* | dgram) echo 1 ;;
 	transport | tr-* | rpc | ratelimit | replay) echo 2 ;;
 	rtable | rtable-* | store | store-* | members) echo 3 ;;
