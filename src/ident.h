@@ -32,7 +32,7 @@ int hy_ident_generate(struct hy_ident **out);
 
 /*
  * Write the private key to path as unencrypted PKCS#8 PEM, mode 0600,
- * atomically: a temp file "<path>.tmp.XXXXXXXX" is created in the same
+ * atomically: a temp file "<path>.tmp.XXXXXX" (afile.h) is created in the same
  * directory (O_CREAT|O_EXCL, 0600), written, fsynced, renamed over path,
  * and the directory is fsynced. On failure the temp file is removed and
  * path is unchanged, except when only the final fsync of the directory
