@@ -164,7 +164,12 @@ enum hy_node_event {
 	HY_EVENT_JOINED = 1, /* the node heard back from the overlay */
 	HY_EVENT_ISOLATED = 2, /* it lost every contact that answered */
 	HY_EVENT_CONTACT_ADDED = 3, /* a contact entered the routing table */
-	HY_EVENT_CONTACT_EVICTED = 4 /* a contact left it */
+	HY_EVENT_CONTACT_EVICTED = 4, /* a contact left it */
+	/* liveness (the member view, hy_node_members) */
+	HY_EVENT_MEMBER_UP = 5, /* a contact is alive: new, refuted or back */
+	HY_EVENT_MEMBER_SUSPECT = 6, /* its probes failed; suspicion started */
+	HY_EVENT_MEMBER_DOWN = 7, /* suspicion expired: confirmed dead */
+	HY_EVENT_MEMBER_UPDATED = 8 /* it signed a newer self-record */
 };
 
 /* The contact of a CONTACT_* event (borrowed for the callback). */
@@ -280,6 +285,44 @@ struct hy_route {
 /* Call cb for every contact in the routing table; stops on non-zero. */
 HY_EXPORT int hy_node_routes(const struct hy_node *n,
     int (*cb)(const struct hy_route *r, void *arg), void *arg);
+
+/* Liveness state of a member (a contact whose liveness the node tracks). */
+enum hy_member_state {
+	HY_MEMBER_ALIVE = 0,
+	HY_MEMBER_SUSPECT = 1,
+	HY_MEMBER_DOWN = 2 /* confirmed dead; kept a while and re-probed */
+};
+
+/* "alive", "suspect" or "down". */
+HY_EXPORT const char *hy_member_state_str(enum hy_member_state st);
+
+/* One member, as hy_node_members reports it. */
+struct hy_member {
+	uint8_t id[HY_ID_LEN];
+	char addr[56];
+	enum hy_member_state state;
+	uint64_t seq; /* highest signed self-record seq seen (0: none) */
+	uint64_t since_ms_ago; /* time in this state */
+	unsigned confirmations; /* independent suspicions heard (suspect) */
+	int active; /* in the node's active set (lasting DTLS session) */
+	int in_table; /* in the routing table (else a candidate or down) */
+};
+
+/*
+ * Call cb for every member of the node's liveness view (routing-table
+ * contacts and candidates, alive or suspect, then the down contacts it
+ * still re-probes); stops on non-zero and returns that value.
+ */
+HY_EXPORT int hy_node_members(const struct hy_node *n,
+    int (*cb)(const struct hy_member *m, void *arg), void *arg);
+
+/*
+ * The node's local health multiplier (Lifeguard): 0 when healthy, up to the
+ * configured maximum when its own probes fail or its timers run late; its
+ * timeouts stretch by (1 + health) and it declares nobody down while
+ * degraded.
+ */
+HY_EXPORT unsigned hy_node_health(const struct hy_node *n);
 
 /* SHA-256 of a string: how the daemon and the CLI turn names into keys. */
 HY_EXPORT void hy_key_from_string(const char *s, size_t len,

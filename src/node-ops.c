@@ -470,3 +470,35 @@ hy_node_routes(const struct hy_node *n,
 	x.arg = arg;
 	return hy_rtable_foreach(x.rt, hy_node_route_one, &x);
 }
+
+const char *
+hy_member_state_str(enum hy_member_state st)
+{
+	switch (st) {
+	case HY_MEMBER_ALIVE:
+		return "alive";
+	case HY_MEMBER_SUSPECT:
+		return "suspect";
+	case HY_MEMBER_DOWN:
+		return "down";
+	}
+	return "unknown";
+}
+
+/* Until the liveness layer lands (issue 6) the view is empty. */
+int
+hy_node_members(const struct hy_node *n,
+    int (*cb)(const struct hy_member *m, void *arg), void *arg)
+{
+	(void)n;
+	(void)cb;
+	(void)arg;
+	return 0;
+}
+
+unsigned
+hy_node_health(const struct hy_node *n)
+{
+	(void)n;
+	return 0;
+}

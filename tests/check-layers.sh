@@ -12,7 +12,7 @@ layer_of() {
 	wire | wire-* | ident | crypto | crypto-* | dgram) echo 1 ;;
 	transport | tr-* | rpc | ratelimit | replay) echo 2 ;;
 	rtable | rtable-* | store | store-* | members) echo 3 ;;
-	lookup | dht | dht-* | gossip | suspicion | health | bcast | pex | bootstrap | state | state-*) echo 4 ;;
+	lookup | dht | dht-* | gossip | gossip-* | suspicion | health | bcast | pex | bootstrap | state | state-*) echo 4 ;;
 	conf | node | node-*) echo 5 ;;
 	hypha/* | hyphad/*) echo 6 ;;
 	*) echo "" ;;
