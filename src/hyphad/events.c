@@ -118,6 +118,14 @@ event_name(enum hy_node_event ev)
 		return "contact_added";
 	case HY_EVENT_CONTACT_EVICTED:
 		return "contact_evicted";
+	case HY_EVENT_MEMBER_UP:
+		return "member_up";
+	case HY_EVENT_MEMBER_SUSPECT:
+		return "member_suspect";
+	case HY_EVENT_MEMBER_DOWN:
+		return "member_down";
+	case HY_EVENT_MEMBER_UPDATED:
+		return "member_updated";
 	}
 	return "unknown";
 }
