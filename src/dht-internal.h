@@ -149,9 +149,6 @@ int hy_dht_send(struct hy_dht *d, const struct hy_addr *to,
 /* hy_msg_init with the configured network and the own ID. Never fails. */
 void hy_dht_msg_init(const struct hy_dht *d, struct hy_msg *m, unsigned type,
     uint32_t txid);
-/* hy_rtable_heard, plus the hand-over check when a contact is ADDED. */
-void hy_dht_heard(struct hy_dht *d, const struct hy_id *id,
-    const struct hy_addr *addr, enum hy_rtable_how how, uint64_t now_ms);
 /* A `want` field as a family mask (bit 0 IPv4, bit 1 IPv6; 0 = from's). */
 unsigned hy_dht_want_mask(unsigned want, const struct hy_addr *from);
 /* Is a's family in mask? */

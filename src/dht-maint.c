@@ -47,6 +47,28 @@ send_ping(struct hy_dht *d, const struct hy_rtable_contact *c)
 }
 
 int
+hy_dht_ping(struct hy_dht *d, const struct hy_addr *to,
+    const struct hy_id *id, uint64_t now_ms)
+{
+	struct hy_rtable_contact c;
+	struct hy_dht_pend p;
+	struct hy_msg m;
+
+	(void)now_ms;
+	if (d == NULL || to == NULL || id == NULL || hy_id_is_zero(id) ||
+	    hy_id_eq(id, &d->self))
+		return HY_EINVAL;
+	if (hy_rtable_find(d->rt, id, &c) == HY_OK &&
+	    (c.flags & HY_RTABLE_F_REPLIED) != 0)
+		return HY_EEXIST;
+	memset(&p, 0, sizeof(p));
+	p.purpose = HY_PP_PING;
+	hy_dht_msg_init(d, &m, HY_MSG_PING, 0);
+	d->stats.pings_sent++;
+	return hy_dht_send(d, to, id, &m, &p);
+}
+
+int
 hy_dht_bootstrap(struct hy_dht *d, const struct hy_addr *seeds, size_t n,
     uint64_t now_ms)
 {

@@ -315,7 +315,10 @@ hy_dht_on_response(struct hy_dht *d, uint64_t cookie, int err,
 		hy_dht_heard(d, &reply->sender, from, HY_RTABLE_REPLY, now_ms);
 	else {
 		d->stats.requests_failed++;
-		if (p.has_id)
+		if (p.has_id &&
+		    (d->host.contact_failed == NULL ||
+			!d->host.contact_failed(d->host.ctx, &p.to_id,
+			    &p.to)))
 			(void)hy_rtable_failed(d->rt, &p.to_id, now_ms);
 	}
 	switch (p.purpose) {

@@ -64,6 +64,15 @@ struct hy_dht_host {
 	int (*reply)(void *host, const struct hy_msg *req,
 	    const struct hy_addr *to, const struct hy_id *to_id,
 	    struct hy_msg *rep);
+	/*
+	 * Optional (NULL: the routing table counts the failure itself). A
+	 * request to a known ID failed; return true when a liveness layer
+	 * (gossip.h) tracks that contact and takes the failure as a hint to
+	 * probe it, so that the table does not count it: a contact then
+	 * leaves the table only on that layer's verdict (DESIGN.md §5).
+	 */
+	bool (*contact_failed)(void *host, const struct hy_id *id,
+	    const struct hy_addr *addr);
 };
 
 /*
@@ -224,6 +233,23 @@ uint64_t hy_dht_next_deadline(const struct hy_dht *dht);
  */
 int hy_dht_bootstrap(struct hy_dht *dht, const struct hy_addr *seeds, size_t n,
     uint64_t now_ms);
+
+/*
+ * We heard from id at addr outside the DHT's own requests (a liveness
+ * probe answered: how = HY_RTABLE_REPLY): feed the routing table as a reply
+ * to a DHT request would (a new contact may get stored keys handed over).
+ */
+void hy_dht_heard(struct hy_dht *d, const struct hy_id *id,
+    const struct hy_addr *addr, enum hy_rtable_how how, uint64_t now_ms);
+
+/*
+ * PING a candidate contact (learned second-hand: PEX, a gossip record) so
+ * that it enters the routing table only once it answered, as verified.
+ * Returns 0, HY_EEXIST (already a contact that replied), HY_EINVAL, or a
+ * send error (HY_EFULL: max_pending).
+ */
+int hy_dht_ping(struct hy_dht *d, const struct hy_addr *to,
+    const struct hy_id *id, uint64_t now_ms);
 
 /* Does the routing table hold at least one contact that replied? */
 bool hy_dht_joined(const struct hy_dht *dht, uint64_t now_ms);

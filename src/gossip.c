@@ -11,11 +11,13 @@
  *    its suspicion expired while our health allowed verdicts;
  *  - m->seq only grows, and only from records whose signature verified.
  *
- * Records and hints (PROTOCOL.md §8): a record with a higher seq than the
- * one known is verified once, then relayed (queued in the bcast queue with
- * lambda * log n transmissions); a record of a node outside the view is
- * relayed once per (id, seq) (the seen ring) and offered to the host as a
- * candidate to ping. A hint (SUSPECT) about a member marks it to be probed
+ * Records and hints (PROTOCOL.md §8): a member's record with a higher seq
+ * than the one known is verified once, then relayed (queued in the bcast
+ * queue with lambda * log n transmissions); a record of a node outside the
+ * view is verified once per (id, seq) (the seen ring) and offered to the
+ * host as a candidate to ping, but not relayed: spreading every node's
+ * record to every node would be the full membership DESIGN.md §5 rules
+ * out, so a record travels among the nodes that know its owner. A hint (SUSPECT) about a member marks it to be probed
  * soon and, if it is already suspect, confirms the suspicion once per
  * reporter; it is relayed once per (member, seq) so it also reaches the
  * suspect, which refutes by signing its record again with seq + 1.
@@ -466,8 +468,9 @@ on_record(struct hy_gossiper *g, const struct hy_gossip *it, uint64_t now_ms)
 		g->st.records_bad++;
 		return;
 	}
-	(void)hy_bcast_push(g->bc, it, hy_g_transmits(g));
 	if (m == NULL) {
+		/* not ours to spread (DESIGN.md §5: no full membership); a
+		 * candidate the host pings before it enters any table */
 		g->st.records_new++;
 		if (g->host.candidate != NULL && r->n_addrs > 0) {
 			g->st.candidates++;
@@ -476,6 +479,7 @@ on_record(struct hy_gossiper *g, const struct hy_gossip *it, uint64_t now_ms)
 		return;
 	}
 	m->seq = r->seq;
+	(void)hy_bcast_push(g->bc, it, hy_g_transmits(g));
 	hy_g_event(g, HY_GEV_UPDATED, m);
 	if (m->state == HY_MEMBER_SUSPECT)
 		hy_g_alive(g, m, now_ms); /* refuted by the suspect itself */
