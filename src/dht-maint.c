@@ -47,8 +47,8 @@ send_ping(struct hy_dht *d, const struct hy_rtable_contact *c)
 }
 
 int
-hy_dht_ping(struct hy_dht *d, const struct hy_addr *to,
-    const struct hy_id *id, uint64_t now_ms)
+hy_dht_ping(struct hy_dht *d, const struct hy_addr *to, const struct hy_id *id,
+    uint64_t now_ms)
 {
 	struct hy_rtable_contact c;
 	struct hy_dht_pend p;

@@ -317,8 +317,7 @@ hy_dht_on_response(struct hy_dht *d, uint64_t cookie, int err,
 		d->stats.requests_failed++;
 		if (p.has_id &&
 		    (d->host.contact_failed == NULL ||
-			!d->host.contact_failed(d->host.ctx, &p.to_id,
-			    &p.to)))
+		        !d->host.contact_failed(d->host.ctx, &p.to_id, &p.to)))
 			(void)hy_rtable_failed(d->rt, &p.to_id, now_ms);
 	}
 	switch (p.purpose) {

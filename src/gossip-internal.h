@@ -12,7 +12,7 @@
 #include "rng.h"
 #include "suspicion.h"
 
-#define G_SEEN_MAX 1024 /* (id, seq) of records of non-members relayed */
+#define G_SEEN_MAX 1024 /* (kind, id, seq) of non-members' items handled */
 
 struct gmem {
 	bool used;
@@ -77,6 +77,7 @@ struct gpend {
 };
 
 struct gseen {
+	uint8_t kind;
 	struct hy_id id;
 	uint64_t seq;
 };
@@ -95,8 +96,10 @@ struct hy_gossiper {
 	/* the view: members_max + down_max slots */
 	struct gmem *mem;
 	unsigned mem_cap;
+	unsigned mem_hw; /* slots >= mem_hw are unused */
 	unsigned n_live, n_down, n_active;
 	unsigned cursor; /* round-robin probe position */
+	unsigned *order; /* scratch: member slots in random order */
 	/* probes, relays, pending requests */
 	struct gprobe *probe;
 	struct grelay *relay;

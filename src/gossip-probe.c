@@ -221,7 +221,9 @@ probe_fail(struct hy_gossiper *g, int pi, uint64_t now_ms)
 		return;
 	}
 	g->st.probe_fails++;
-	if (pr->kind != GP_REPROBE) {
+	if (pr->kind == GP_PERIODIC) {
+		/* only the round-robin probe: a dead member probed again and
+		 * again says nothing about us */
 		hy_health_raise(&g->health, 1);
 		if (pr->nack_missed) {
 			g->st.missed_nacks++;
@@ -241,6 +243,24 @@ probe_fail(struct hy_gossiper *g, int pi, uint64_t now_ms)
 	}
 }
 
+/* The used member slots in a uniformly random order (into g->order). */
+static unsigned
+shuffled(struct hy_gossiper *g)
+{
+	unsigned n = 0, i, j, t;
+
+	for (i = 0; i < g->mem_hw; i++)
+		if (g->mem[i].used)
+			g->order[n++] = i;
+	for (i = n; i > 1; i--) {
+		j = (unsigned)hy_rng_below(&g->rng, i);
+		t = g->order[i - 1];
+		g->order[i - 1] = g->order[j];
+		g->order[j] = t;
+	}
+	return n;
+}
+
 static bool
 diverse(const struct hy_addr *a, const struct hy_addr *b)
 {
@@ -253,24 +273,25 @@ probe_indirect(struct hy_gossiper *g, int pi, uint64_t now_ms)
 {
 	struct gprobe *pr = &g->probe[pi];
 	int pick[HY_GOSSIP_K_MAX];
-	unsigned n = 0, i, j, pass, start;
+	unsigned n = 0, i, j, pass, nm;
 	uint64_t to;
 	struct hy_msg m;
 
 	pr->stage = 2;
 	to = hy_health_scale(&g->health, g->cfg.indirect_timeout_ms);
 	pr->deadline_ms = now_ms + to;
-	if (pr->kind == GP_REPROBE) {
-		pr->deadline_ms = now_ms; /* healing re-probes stay direct */
+	if (pr->kind == GP_REPROBE || pr->kind == GP_SUSPECT) {
+		/* re-probes of suspects and of the down stay direct */
+		pr->deadline_ms = now_ms;
 		return;
 	}
 	g->st.indirect_probes++;
-	start = (unsigned)hy_rng_below(&g->rng, g->mem_cap);
+	nm = shuffled(g);
 	/* pass 0: session + diverse; 1: session; 2: diverse; 3: anyone */
 	for (pass = 0; pass < 4 && n < g->cfg.indirect_k; pass++)
-		for (j = 0; j < g->mem_cap && n < g->cfg.indirect_k; j++) {
-			struct gmem *h = &g->mem[(start + j) % g->mem_cap];
-			int hi = (int)((start + j) % g->mem_cap);
+		for (j = 0; j < nm && n < g->cfg.indirect_k; j++) {
+			struct gmem *h = &g->mem[g->order[j]];
+			int hi = (int)g->order[j];
 			bool ok = true;
 
 			if (!h->used || h->state != HY_MEMBER_ALIVE ||
@@ -425,20 +446,33 @@ hy_g_serve_probe_req(struct hy_gossiper *g, const struct hy_msg *req,
 	return true;
 }
 
-/* The next member in round-robin order that is alive or suspect. */
+/*
+ * The next member in round-robin order that is alive or suspect; members
+ * the host's table no longer holds are forgotten on the way (the view
+ * follows the table lazily, one probe at a time).
+ */
 static int
 next_member(struct hy_gossiper *g)
 {
 	unsigned j;
+	bool in_table;
 
-	for (j = 0; j < g->mem_cap; j++) {
-		unsigned i = (g->cursor + j) % g->mem_cap;
+	for (j = 0; j < g->mem_hw; j++) {
+		unsigned i = (g->cursor + j) % (g->mem_hw ? g->mem_hw : 1);
 		struct gmem *m = &g->mem[i];
 
-		if (m->used && m->state != HY_MEMBER_DOWN && m->probe < 0) {
-			g->cursor = (i + 1) % g->mem_cap;
-			return (int)i;
+		if (!m->used || m->state == HY_MEMBER_DOWN || m->probe >= 0)
+			continue;
+		if (g->host.keep != NULL) {
+			in_table = false;
+			if (!g->host.keep(g->host.ctx, &m->id, &in_table)) {
+				hy_gossip_remove(g, &m->id);
+				continue;
+			}
+			m->in_table = in_table;
 		}
+		g->cursor = i + 1;
+		return (int)i;
 	}
 	return -1;
 }
@@ -452,7 +486,7 @@ reprobe_tick(struct hy_gossiper *g, uint64_t now_ms)
 	if (now_ms < g->next_reprobe_ms)
 		return;
 	g->next_reprobe_ms = now_ms + g->cfg.reprobe_ms;
-	for (i = 0; i < g->mem_cap; i++) {
+	for (i = 0; i < g->mem_hw; i++) {
 		struct gmem *m = &g->mem[i];
 
 		if (m->used && m->state == HY_MEMBER_DOWN && m->probe < 0 &&
@@ -485,7 +519,7 @@ hy_g_probe_tick(struct hy_gossiper *g, uint64_t now_ms)
 			probe_fail(g, (int)i, now_ms);
 	}
 	/* members to look at soon: hinted, or inconclusive */
-	for (i = 0; i < g->mem_cap; i++)
+	for (i = 0; i < g->mem_hw; i++)
 		if (g->mem[i].used && g->mem[i].soon && g->mem[i].probe < 0 &&
 		    g->mem[i].state != HY_MEMBER_DOWN)
 			hy_g_probe_start(g, (int)i,
@@ -496,7 +530,7 @@ hy_g_probe_tick(struct hy_gossiper *g, uint64_t now_ms)
 		g->next_probe_ms = now_ms +
 		    hy_health_scale(&g->health, g->cfg.probe_interval_ms);
 		/* suspects are probed again every interval */
-		for (i = 0; i < g->mem_cap; i++)
+		for (i = 0; i < g->mem_hw; i++)
 			if (g->mem[i].used &&
 			    g->mem[i].state == HY_MEMBER_SUSPECT &&
 			    g->mem[i].probe < 0)
@@ -527,15 +561,15 @@ hy_g_probe_deadline(const struct hy_gossiper *g)
 void
 hy_g_push_tick(struct hy_gossiper *g, uint64_t now_ms)
 {
-	unsigned sent = 0, j, start;
+	unsigned sent = 0, j, nm;
 	struct hy_msg m;
 
 	(void)now_ms;
-	if (hy_bcast_len(g->bc) == 0 || g->mem_cap == 0)
+	if (hy_bcast_len(g->bc) == 0)
 		return;
-	start = (unsigned)hy_rng_below(&g->rng, g->mem_cap);
-	for (j = 0; j < g->mem_cap && sent < g->cfg.gossip_fanout; j++) {
-		struct gmem *h = &g->mem[(start + j) % g->mem_cap];
+	nm = shuffled(g);
+	for (j = 0; j < nm && sent < g->cfg.gossip_fanout; j++) {
+		struct gmem *h = &g->mem[g->order[j]];
 
 		if (!h->used || h->state != HY_MEMBER_ALIVE ||
 		    !has_session(g, &h->addr))
@@ -560,24 +594,22 @@ hy_g_push_tick(struct hy_gossiper *g, uint64_t now_ms)
 void
 hy_g_active_tick(struct hy_gossiper *g, uint64_t now_ms)
 {
-	unsigned j, i, start, pass;
+	unsigned j, i, nm, pass;
 
 	(void)now_ms;
-	if (g->host.session == NULL || g->n_active >= g->cfg.active_max ||
-	    g->mem_cap == 0)
+	if (g->host.session == NULL || g->n_active >= g->cfg.active_max)
 		return;
-	start = (unsigned)hy_rng_below(&g->rng, g->mem_cap);
+	nm = shuffled(g);
 	for (pass = 0; pass < 2 && g->n_active < g->cfg.active_max; pass++)
-		for (j = 0; j < g->mem_cap && g->n_active < g->cfg.active_max;
-		     j++) {
-			struct gmem *m = &g->mem[(start + j) % g->mem_cap];
+		for (j = 0; j < nm && g->n_active < g->cfg.active_max; j++) {
+			struct gmem *m = &g->mem[g->order[j]];
 			bool ok = true;
 
 			if (!m->used || m->active ||
 			    m->state != HY_MEMBER_ALIVE)
 				continue;
 			if (pass == 0)
-				for (i = 0; i < g->mem_cap && ok; i++)
+				for (i = 0; i < g->mem_hw && ok; i++)
 					if (g->mem[i].used &&
 					    g->mem[i].active &&
 					    !diverse(&g->mem[i].addr, &m->addr))

@@ -17,10 +17,12 @@
  * view is verified once per (id, seq) (the seen ring) and offered to the
  * host as a candidate to ping, but not relayed: spreading every node's
  * record to every node would be the full membership DESIGN.md §5 rules
- * out, so a record travels among the nodes that know its owner. A hint (SUSPECT) about a member marks it to be probed
- * soon and, if it is already suspect, confirms the suspicion once per
- * reporter; it is relayed once per (member, seq) so it also reaches the
- * suspect, which refutes by signing its record again with seq + 1.
+ * out, so a record travels among the nodes that know its owner. A hint
+ * (SUSPECT) about a member marks it to be probed soon and, if it is already
+ * suspect, confirms the suspicion once per reporter; it is relayed once per
+ * (member, seq), also by nodes that do not know the suspect (the seen ring), so
+ * that it reaches every node that does, and the suspect itself, which refutes
+ * by signing its record again with seq + 1.
  */
 #include "config.h"
 
@@ -29,6 +31,8 @@
 
 #include "gossip-internal.h"
 
+static void rearm(struct hy_gossiper *g, uint64_t now_ms);
+
 void
 hy_gossip_config_lan(struct hy_gossip_config *c)
 {
@@ -36,11 +40,11 @@ hy_gossip_config_lan(struct hy_gossip_config *c)
 	memcpy(c->network, "hypha", 6);
 	c->probe_interval_ms = 1000;
 	c->probe_timeout_ms = 500;
-	c->indirect_timeout_ms = 1500;
+	c->indirect_timeout_ms = 1000;
 	c->indirect_k = 3;
 	c->tls_probe = true;
-	c->suspicion_mult = 3;
-	c->suspicion_max_mult = 4;
+	c->suspicion_mult = 2;
+	c->suspicion_max_mult = 5;
 	c->suspicion_k = 3;
 	c->health_max = 8;
 	c->health_evict_max = 2;
@@ -123,11 +127,12 @@ hy_gossip_new(struct hy_gossiper **out, const struct hy_id *self,
 	    cfg->relays_max + 4 * cfg->gossip_fanout + 16;
 	g->bc = hy_bcast_new(cfg->bcast_max);
 	g->mem = calloc(g->mem_cap, sizeof(*g->mem));
+	g->order = calloc(g->mem_cap, sizeof(*g->order));
 	g->probe = calloc(cfg->probes_max, sizeof(*g->probe));
 	g->relay = calloc(cfg->relays_max + 1, sizeof(*g->relay));
 	g->pend = calloc(g->pend_cap, sizeof(*g->pend));
-	if (g->bc == NULL || g->mem == NULL || g->probe == NULL ||
-	    g->relay == NULL || g->pend == NULL) {
+	if (g->bc == NULL || g->mem == NULL || g->order == NULL ||
+	    g->probe == NULL || g->relay == NULL || g->pend == NULL) {
 		hy_gossip_free(g);
 		return HY_ENOMEM;
 	}
@@ -152,6 +157,7 @@ hy_gossip_free(struct hy_gossiper *g)
 		return;
 	hy_bcast_free(g->bc);
 	free(g->mem);
+	free(g->order);
 	free(g->probe);
 	free(g->relay);
 	free(g->pend);
@@ -171,7 +177,7 @@ hy_g_find(const struct hy_gossiper *g, const struct hy_id *id)
 {
 	unsigned i;
 
-	for (i = 0; i < g->mem_cap; i++)
+	for (i = 0; i < g->mem_hw; i++)
 		if (g->mem[i].used && g->mem[i].id.b[0] == id->b[0] &&
 		    hy_id_eq(&g->mem[i].id, id))
 			return (int)i;
@@ -205,7 +211,8 @@ hy_g_set_active(struct hy_gossiper *g, struct gmem *m, bool on)
 }
 
 void
-hy_g_set_state(struct hy_gossiper *g, struct gmem *m, uint8_t st, uint64_t now_ms)
+hy_g_set_state(struct hy_gossiper *g, struct gmem *m, uint8_t st,
+    uint64_t now_ms)
 {
 	if (m->state == HY_MEMBER_DOWN && st != HY_MEMBER_DOWN) {
 		g->n_down--;
@@ -234,6 +241,8 @@ mem_free(struct hy_gossiper *g, int mi)
 		g->n_live--;
 	memset(m, 0, sizeof(*m));
 	m->probe = -1;
+	while (g->mem_hw > 0 && !g->mem[g->mem_hw - 1].used)
+		g->mem_hw--;
 }
 
 static int
@@ -242,8 +251,11 @@ mem_alloc(struct hy_gossiper *g)
 	unsigned i;
 
 	for (i = 0; i < g->mem_cap; i++)
-		if (!g->mem[i].used)
+		if (!g->mem[i].used) {
+			if (i >= g->mem_hw)
+				g->mem_hw = i + 1;
 			return (int)i;
+		}
 	return -1;
 }
 
@@ -295,6 +307,7 @@ hy_g_suspect(struct hy_gossiper *g, struct gmem *m, uint64_t now_ms)
 	g_item.u.suspect.id = m->id;
 	g_item.u.suspect.seq = m->seq;
 	g_item.u.suspect.age_ms = 0;
+	g_item.u.suspect.reporter = g->self;
 	if (hy_bcast_push(g->bc, &g_item, hy_g_transmits(g)) == HY_OK)
 		g->st.hints_sent++;
 	m->hint_seq = m->seq + 1;
@@ -310,7 +323,7 @@ hy_g_down(struct hy_gossiper *g, struct gmem *m, uint64_t now_ms)
 		return;
 	/* room among the down: the longest-down gives way */
 	if (g->n_down >= g->cfg.down_max) {
-		for (i = 0; i < g->mem_cap; i++)
+		for (i = 0; i < g->mem_hw; i++)
 			if (g->mem[i].used &&
 			    g->mem[i].state == HY_MEMBER_DOWN &&
 			    (oldest < 0 ||
@@ -387,7 +400,6 @@ hy_gossip_set_record(struct hy_gossiper *g, const uint8_t pubkey[HY_PUBKEY_LEN],
 	struct hy_record r = g->rec;
 	int err;
 
-	(void)now_ms;
 	if (n > HY_RECORD_ADDRS_MAX || (n > 0 && addrs == NULL))
 		return HY_EINVAL;
 	memset(&g->rec, 0, sizeof(g->rec));
@@ -404,6 +416,7 @@ hy_gossip_set_record(struct hy_gossiper *g, const uint8_t pubkey[HY_PUBKEY_LEN],
 	}
 	g->have_record = true;
 	push_own_record(g);
+	rearm(g, now_ms);
 	return HY_OK;
 }
 
@@ -413,8 +426,14 @@ refute(struct hy_gossiper *g, uint64_t seq)
 {
 	uint64_t old = g->rec.seq;
 
-	if (!g->have_record || seq < g->rec.seq)
+	if (!g->have_record)
 		return;
+	if (seq < g->rec.seq) {
+		/* the reporter knew an older record of ours (or none): the
+		 * current one outranks its hint already; spread it again */
+		push_own_record(g);
+		return;
+	}
 	g->rec.seq = seq + 1;
 	if (sign_record(g) != HY_OK) {
 		g->rec.seq = old;
@@ -424,19 +443,22 @@ refute(struct hy_gossiper *g, uint64_t seq)
 	push_own_record(g);
 }
 
+/* Was this (kind, id, seq) handled already? Remembers it if not. */
 static bool
-seen_record(struct hy_gossiper *g, const struct hy_record *r)
+seen_item(struct hy_gossiper *g, uint8_t kind, const struct hy_id *id,
+    uint64_t seq)
 {
 	unsigned i, at;
 
 	for (i = 0; i < g->seen_len; i++) {
 		at = (g->seen_head + G_SEEN_MAX - 1 - i) % G_SEEN_MAX;
-		if (hy_id_eq(&g->seen[at].id, &r->id) &&
-		    g->seen[at].seq >= r->seq)
+		if (g->seen[at].kind == kind && hy_id_eq(&g->seen[at].id, id) &&
+		    g->seen[at].seq >= seq)
 			return true;
 	}
-	g->seen[g->seen_head].id = r->id;
-	g->seen[g->seen_head].seq = r->seq;
+	g->seen[g->seen_head].kind = kind;
+	g->seen[g->seen_head].id = *id;
+	g->seen[g->seen_head].seq = seq;
 	g->seen_head = (g->seen_head + 1) % G_SEEN_MAX;
 	if (g->seen_len < G_SEEN_MAX)
 		g->seen_len++;
@@ -452,7 +474,7 @@ on_record(struct hy_gossiper *g, const struct hy_gossip *it, uint64_t now_ms)
 
 	if (hy_id_eq(&r->id, &g->self)) {
 		/* an old incarnation of ours with a higher seq: outrank it */
-		if (g->have_record && r->seq >= g->rec.seq &&
+		if (g->have_record && r->seq > g->rec.seq &&
 		    g->host.verify(g->host.ctx, r) == HY_OK)
 			refute(g, r->seq);
 		return;
@@ -461,7 +483,7 @@ on_record(struct hy_gossiper *g, const struct hy_gossip *it, uint64_t now_ms)
 	m = mi >= 0 ? &g->mem[mi] : NULL;
 	if (m != NULL && r->seq <= m->seq)
 		return;
-	if (m == NULL && seen_record(g, r))
+	if (m == NULL && seen_item(g, HY_GOSSIP_RECORD, &r->id, r->seq))
 		return;
 	g->st.records_in++;
 	if (g->host.verify(g->host.ctx, r) != HY_OK) {
@@ -478,8 +500,13 @@ on_record(struct hy_gossiper *g, const struct hy_gossip *it, uint64_t now_ms)
 		}
 		return;
 	}
+	/* relayed when it is news beyond our own view: a refutation (it
+	 * outranks a seq we knew, or ends our suspicion); a node's first
+	 * record only travels from the node itself, so a join does not
+	 * flood its record through every holder */
+	if (m->seq != 0 || m->state == HY_MEMBER_SUSPECT)
+		(void)hy_bcast_push(g->bc, it, hy_g_transmits(g));
 	m->seq = r->seq;
-	(void)hy_bcast_push(g->bc, it, hy_g_transmits(g));
 	hy_g_event(g, HY_GEV_UPDATED, m);
 	if (m->state == HY_MEMBER_SUSPECT)
 		hy_g_alive(g, m, now_ms); /* refuted by the suspect itself */
@@ -492,46 +519,61 @@ on_suspect(struct hy_gossiper *g, const struct hy_gossip *it,
     const struct hy_id *from, uint64_t now_ms)
 {
 	const struct hy_suspect *s = &it->u.suspect;
+	const struct hy_id *rep = &s->reporter;
+	bool relay = false;
 	struct gmem *m;
 	unsigned i;
 	int mi;
 
+	(void)from;
 	if (hy_id_eq(&s->id, &g->self)) {
 		g->st.hints_in++;
 		refute(g, s->seq);
 		return;
 	}
-	if ((mi = hy_g_find(g, &s->id)) < 0)
+	if (hy_id_eq(rep, &g->self) || hy_id_eq(rep, &s->id))
+		return; /* our own hint coming back, or nonsense */
+	if ((mi = hy_g_find(g, &s->id)) < 0) {
+		/* not ours to judge, but others that know it should hear:
+		 * relayed once per (id, seq); suspicions are rare */
+		if (!seen_item(g, HY_GOSSIP_SUSPECT, &s->id, s->seq))
+			(void)hy_bcast_push(g->bc, it, hy_g_transmits(g));
 		return;
-	m = &g->mem[mi];
-	if (m->state == HY_MEMBER_DOWN || s->seq < m->seq)
-		return; /* stale: already refuted */
-	g->st.hints_in++;
-	if (from != NULL && !hy_id_eq(from, &s->id)) {
-		if (m->state == HY_MEMBER_SUSPECT) {
-			if (hy_suspicion_confirm(&m->susp, from)) {
-				g->st.confirmations++;
-				if (hy_suspicion_deadline(&m->susp) <
-				    g->next_susp_ms)
-					g->next_susp_ms =
-					    hy_suspicion_deadline(&m->susp);
-			}
-		} else {
-			for (i = 0; i < m->n_pre; i++)
-				if (hy_id_eq(&m->pre[i], from))
-					break;
-			if (i == m->n_pre && m->n_pre < HY_SUSPICION_K_MAX)
-				m->pre[m->n_pre++] = *from;
-			m->soon = true;
-			if (m->probe < 0)
-				hy_g_probe_start(g, mi, GP_SOON, now_ms);
-		}
 	}
-	/* relay once per (member, seq), so that the suspect hears of it */
+	m = &g->mem[mi];
+	/* stale: the suspect refuted it already (seq 0: the reporter had no
+	 * record of it; such a hint cannot be ordered, so it counts) */
+	if (m->state == HY_MEMBER_DOWN || (s->seq != 0 && s->seq < m->seq))
+		return;
+	g->st.hints_in++;
+	if (m->state == HY_MEMBER_SUSPECT) {
+		/* an independent confirmation: shorter wait, and passed on
+		 * (at most k per suspicion) */
+		if (hy_suspicion_confirm(&m->susp, rep)) {
+			g->st.confirmations++;
+			relay = true;
+			if (hy_suspicion_deadline(&m->susp) < g->next_susp_ms)
+				g->next_susp_ms =
+				    hy_suspicion_deadline(&m->susp);
+		}
+	} else {
+		for (i = 0; i < m->n_pre; i++)
+			if (hy_id_eq(&m->pre[i], rep))
+				break;
+		if (i == m->n_pre && m->n_pre < HY_SUSPICION_K_MAX)
+			m->pre[m->n_pre++] = *rep;
+		m->soon = true;
+		if (m->probe < 0)
+			hy_g_probe_start(g, mi, GP_SOON, now_ms);
+	}
+	/* relay the first hint per (member, seq), so that the suspect hears
+	 * of it and every node that knows it looks */
 	if (m->hint_seq != s->seq + 1) {
 		m->hint_seq = s->seq + 1;
-		(void)hy_bcast_push(g->bc, it, hy_g_transmits(g));
+		relay = true;
 	}
+	if (relay)
+		(void)hy_bcast_push(g->bc, it, hy_g_transmits(g));
 }
 
 void
@@ -551,10 +593,14 @@ hy_g_process_items(struct hy_gossiper *g, const struct hy_msg *msg,
 /* ---- entry points --------------------------------------------------------
  */
 
+/* Remember the deadline the host is about to be given (a past one means
+ * "at once"): a tick much later than this is a stall. */
 static void
-rearm(struct hy_gossiper *g)
+rearm(struct hy_gossiper *g, uint64_t now_ms)
 {
 	g->due_ms = hy_gossip_next_deadline(g);
+	if (g->due_ms < now_ms)
+		g->due_ms = now_ms;
 }
 
 void
@@ -588,7 +634,7 @@ hy_gossip_add(struct hy_gossiper *g, const struct hy_id *id,
 	m->in_table = in_table;
 	g->n_live++;
 	hy_g_event(g, HY_GEV_UP, m);
-	rearm(g);
+	rearm(g, now_ms);
 }
 
 void
@@ -628,7 +674,7 @@ hy_gossip_heard(struct hy_gossiper *g, const struct hy_id *id,
 	if (m->state == HY_MEMBER_DOWN && addr != NULL)
 		m->addr = *addr;
 	hy_g_alive(g, m, now_ms);
-	rearm(g);
+	rearm(g, now_ms);
 }
 
 void
@@ -641,7 +687,7 @@ hy_gossip_hint_failed(struct hy_gossiper *g, const struct hy_id *id,
 		return;
 	if (g->mem[mi].state == HY_MEMBER_ALIVE && g->mem[mi].probe < 0)
 		hy_g_probe_start(g, mi, GP_SOON, now_ms);
-	rearm(g);
+	rearm(g, now_ms);
 }
 
 bool
@@ -666,7 +712,7 @@ hy_gossip_on_request(struct hy_gossiper *g, const struct hy_msg *req,
 	} else if (req->type == HY_MSG_PROBE_REQ) {
 		handled = hy_g_serve_probe_req(g, req, from, now_ms);
 	}
-	rearm(g);
+	rearm(g, now_ms);
 	return handled;
 }
 
@@ -677,7 +723,7 @@ hy_gossip_on_items(struct hy_gossiper *g, const struct hy_msg *msg,
 	if (g == NULL || msg == NULL)
 		return;
 	hy_g_process_items(g, msg, from_id, now_ms);
-	rearm(g);
+	rearm(g, now_ms);
 }
 
 void
@@ -702,7 +748,7 @@ hy_gossip_on_response(struct hy_gossiper *g, uint64_t cookie, int err,
 		hy_gossip_heard(g, &reply->sender, NULL, now_ms);
 	}
 	hy_g_probe_response(g, &p, err, err == HY_OK ? reply : NULL, now_ms);
-	rearm(g);
+	rearm(g, now_ms);
 }
 
 /* Suspicions that ran out: down, unless we are in no state to judge. */
@@ -716,13 +762,13 @@ susp_tick(struct hy_gossiper *g, uint64_t now_ms)
 	grace = 2 * hy_health_scale(&g->health, g->cfg.probe_interval_ms);
 	judge = hy_health_score(&g->health) <= g->cfg.health_evict_max &&
 	    !(g->last_stall_ms != 0 && now_ms < g->last_stall_ms + grace);
-	for (i = 0; i < g->mem_cap; i++) {
+	for (i = 0; i < g->mem_hw; i++) {
 		struct gmem *m = &g->mem[i];
 
 		if (!m->used || m->state != HY_MEMBER_SUSPECT)
 			continue;
 		d = hy_suspicion_deadline(&m->susp);
-		if (d <= now_ms && judge && m->probe < 0) {
+		if (d <= now_ms && judge) {
 			hy_g_down(g, m, now_ms);
 			continue;
 		}
@@ -740,7 +786,7 @@ down_expire(struct hy_gossiper *g, uint64_t now_ms)
 {
 	unsigned i;
 
-	for (i = 0; i < g->mem_cap; i++)
+	for (i = 0; i < g->mem_hw; i++)
 		if (g->mem[i].used && g->mem[i].state == HY_MEMBER_DOWN &&
 		    now_ms - g->mem[i].since_ms > g->cfg.down_keep_ms)
 			mem_free(g, (int)i);
@@ -749,10 +795,16 @@ down_expire(struct hy_gossiper *g, uint64_t now_ms)
 uint64_t
 hy_gossip_tick(struct hy_gossiper *g, uint64_t now_ms)
 {
+	uint64_t exp;
+
 	if (g == NULL)
 		return UINT64_MAX;
-	/* a timer this late: the node itself stalled (Lifeguard) */
-	if (now_ms > g->due_ms && now_ms - g->due_ms > g->cfg.stall_ms) {
+	/* called this long after the deadline the host was given: the node
+	 * itself stalled (Lifeguard) */
+	exp = hy_gossip_next_deadline(g);
+	if (exp < g->due_ms)
+		exp = g->due_ms; /* (a state change may have moved it later) */
+	if (now_ms > exp && now_ms - exp > g->cfg.stall_ms) {
 		g->st.stalls++;
 		g->last_stall_ms = now_ms;
 		hy_health_raise(&g->health, 1);
@@ -770,7 +822,7 @@ hy_gossip_tick(struct hy_gossiper *g, uint64_t now_ms)
 		down_expire(g, now_ms);
 		g->next_refresh_ms = now_ms + g->cfg.record_refresh_ms;
 	}
-	rearm(g);
+	rearm(g, now_ms);
 	return g->due_ms;
 }
 
@@ -820,7 +872,7 @@ hy_gossip_foreach(const struct hy_gossiper *g,
 	if (g == NULL)
 		return 0;
 	for (pass = 0; pass < 3; pass++)
-		for (i = 0; i < g->mem_cap; i++) {
+		for (i = 0; i < g->mem_hw; i++) {
 			if (!g->mem[i].used || g->mem[i].state != pass)
 				continue;
 			to_public(&g->mem[i], &pm);
@@ -855,7 +907,7 @@ hy_gossip_get_stats(const struct hy_gossiper *g, struct hy_gossip_stats *out)
 
 	*out = g->st;
 	out->alive = out->suspect = 0;
-	for (i = 0; i < g->mem_cap; i++)
+	for (i = 0; i < g->mem_hw; i++)
 		if (g->mem[i].used && g->mem[i].state == HY_MEMBER_ALIVE)
 			out->alive++;
 		else if (g->mem[i].used && g->mem[i].state == HY_MEMBER_SUSPECT)

@@ -90,6 +90,11 @@ struct hy_gossip_host {
 	    const struct hy_id *id, bool open);
 	void (*event)(void *host, enum hy_gossip_event ev,
 	    const struct hy_id *id, const struct hy_addr *addr);
+	/* Is id still a contact or candidate of the host's routing table?
+	 * Asked before a member's round-robin probe; false forgets it
+	 * (unless down). *in_table: a contact, not a candidate. NULL: every
+	 * member stays until hy_gossip_remove. */
+	bool (*keep)(void *host, const struct hy_id *id, bool *in_table);
 	/* A node we do not know, learned from its signed record: the host
 	 * pings it before it enters any table (NULL: ignore). */
 	void (*candidate)(void *host, const struct hy_id *id,
@@ -110,12 +115,12 @@ struct hy_gossip_config {
 	char network[HY_NETWORK_MAX + 1];
 	uint64_t probe_interval_ms; /* LAN 1000, WAN 5000 */
 	uint64_t probe_timeout_ms; /* direct ACK wait: LAN 500, WAN 3000 */
-	uint64_t indirect_timeout_ms; /* helpers + TLS: LAN 1500, WAN 6000 */
+	uint64_t indirect_timeout_ms; /* helpers + TLS: LAN 1000, WAN 6000 */
 	unsigned indirect_k; /* helpers per failed probe (3) */
 	bool tls_probe; /* also probe over TLS after a miss (true) */
-	unsigned suspicion_mult; /* min = mult*log10(n)*interval: LAN 3,
+	unsigned suspicion_mult; /* min = mult*log10(n)*interval: LAN 2,
 	                            WAN 4 */
-	unsigned suspicion_max_mult; /* max = this * min (4) */
+	unsigned suspicion_max_mult; /* max = this * min (5) */
 	unsigned suspicion_k; /* confirmations to reach min (3) */
 	unsigned health_max; /* cap of the health multiplier (8) */
 	unsigned health_evict_max; /* no down verdicts above this (2) */

@@ -177,11 +177,12 @@ enc_gossip(msgpack_packer *pk, const struct hy_gossip *g)
 	} else if (g->kind == HY_GOSSIP_SUSPECT) {
 		if (s->age_ms > UINT32_MAX)
 			return HY_ERANGE;
-		msgpack_pack_array(pk, 4);
+		msgpack_pack_array(pk, 5);
 		msgpack_pack_uint8(pk, HY_GOSSIP_SUSPECT);
 		hy_pack_id(pk, &s->id);
 		msgpack_pack_uint64(pk, s->seq);
 		msgpack_pack_uint64(pk, s->age_ms);
+		hy_pack_id(pk, &s->reporter);
 	} else {
 		rc = HY_EMALFORMED;
 	}
@@ -322,7 +323,8 @@ gossip_eq(const struct hy_gossip *a, const struct hy_gossip *b)
 	if (a->kind == HY_GOSSIP_SUSPECT)
 		return hy_id_eq(&a->u.suspect.id, &b->u.suspect.id) &&
 		    a->u.suspect.seq == b->u.suspect.seq &&
-		    a->u.suspect.age_ms == b->u.suspect.age_ms;
+		    a->u.suspect.age_ms == b->u.suspect.age_ms &&
+		    hy_id_eq(&a->u.suspect.reporter, &b->u.suspect.reporter);
 	if (!hy_id_eq(&ra->id, &rb->id) ||
 	    memcmp(ra->pubkey, rb->pubkey, HY_PUBKEY_LEN) != 0 ||
 	    ra->seq != rb->seq || ra->n_addrs != rb->n_addrs ||

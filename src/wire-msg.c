@@ -347,13 +347,15 @@ dec_gossip(const msgpack_object *it, uint32_t n, uint64_t kind,
 		if (rc == HY_OK)
 			rc = hy_obj_fixbin(&it[6], HY_SIG_LEN, r->sig);
 	} else {
-		if (n < 4)
+		if (n < 5)
 			return HY_EMALFORMED;
 		rc = hy_obj_id(&it[1], &s->id);
 		if (rc == HY_OK)
 			rc = hy_obj_uint(&it[2], 0, UINT64_MAX, &s->seq);
 		if (rc == HY_OK)
 			rc = hy_obj_uint(&it[3], 0, UINT32_MAX, &s->age_ms);
+		if (rc == HY_OK)
+			rc = hy_obj_id(&it[4], &s->reporter);
 	}
 	return rc;
 }

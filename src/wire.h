@@ -128,6 +128,7 @@ struct hy_suspect {
 	struct hy_id id;
 	uint64_t seq; /* the suspect's record seq the reporter knows */
 	uint64_t age_ms; /* 0..UINT32_MAX */
+	struct hy_id reporter; /* the node whose probes failed */
 };
 
 struct hy_gossip {

@@ -150,6 +150,7 @@ fix_init_cfg(struct fix *f, const struct hy_dht_config *cfg)
 	uint8_t secret[HY_DHT_SECRET_LEN];
 
 	memset(f, 0, sizeof(*f));
+	memset(&host, 0, sizeof(host));
 	f->h.req = calloc(NREC, sizeof(struct rec));
 	f->h.rep = calloc(NREC, sizeof(struct rec));
 	ck_assert(f->h.req != NULL && f->h.rep != NULL);

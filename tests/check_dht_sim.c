@@ -282,6 +282,7 @@ world_new(uint32_t nn, double loss)
 	w->n = calloc(nn, sizeof(*w->n));
 	ck_assert_ptr_nonnull(w->n);
 	hy_dht_config_default(&cfg);
+	memset(&host, 0, sizeof(host));
 	cfg.rtable.allow_local = true; /* 10.x.y.z addresses */
 	cfg.max_pending = MAX_PENDING;
 	cfg.max_ops = 64;

@@ -174,7 +174,7 @@ def record(i, naddrs=2):
 
 
 def suspect(i):
-    return [2, nid(0x90 + i), 4, 1500]
+    return [2, nid(0x90 + i), 4, 1500, nid(0xa0 + i)]
 
 
 def sample_field(fname, T, a, b, mname, idx):
@@ -498,8 +498,11 @@ def vectors():
     add('bad_gossip_item_empty', 'msg', 'dtls', 'HY_EMALFORMED',
         env('probe', gossip=[[]]), 'an empty gossip item')
     add('bad_gossip_suspect_age', 'msg', 'dtls', 'HY_ERANGE',
-        env('probe', gossip=[[2, nid(1), 1, 2**32]]),
+        env('probe', gossip=[[2, nid(1), 1, 2**32, nid(2)]]),
         'SUSPECT age 2^32 ms')
+    add('bad_gossip_suspect_short', 'msg', 'dtls', 'HY_EMALFORMED',
+        env('probe', gossip=[[2, nid(1), 1, 5]]),
+        'SUSPECT without its reporter')
 
     # Signed-datagram outer frames.
     add('dgram_ping', 'dgram', 'dgram', 'ok', dgram(ping),

@@ -273,6 +273,7 @@ fill_gossip(struct hy_msg *m, int max)
 			fill_id(&g->u.suspect.id, (int)i);
 			g->u.suspect.seq = UINT64_MAX;
 			g->u.suspect.age_ms = UINT32_MAX;
+			fill_id(&g->u.suspect.reporter, (int)i + 1);
 		} else {
 			g->kind = HY_GOSSIP_RECORD;
 			fill_id(&g->u.record.id, (int)i);
