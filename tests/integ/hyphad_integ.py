@@ -4,7 +4,8 @@ HTTP API with the standard library only.
 
     hyphad_integ.py config|api|cluster
 
-HYPHAD names the binary (the build dir's src/hyphad/hyphad by default).
+HYPHAD names the daemon (the build dir's src/hyphad/hyphad by default),
+HYPHA the command-line tool (src/hypha/hypha).
 Every wait polls with a deadline; nothing sleeps for a tuned time. Each test
 stops only the processes it started. Exit 0 on success, 1 on failure.
 """
@@ -23,6 +24,8 @@ import time
 
 HYPHAD = os.environ.get("HYPHAD") or os.path.join(os.getcwd(), "src",
                                                   "hyphad", "hyphad")
+HYPHA = os.environ.get("HYPHA") or os.path.join(os.getcwd(), "src",
+                                                "hypha", "hypha")
 FAILS = []
 PROCS = []
 
@@ -170,6 +173,109 @@ def is_error(j, code=None):
             (code is None or j["code"] == code))
 
 
+# ---------------------------------------------------------------- members
+
+STATES = ("alive", "suspect", "down")
+MEMBER_KEYS = {"id": str, "addr": str, "state": str, "seq": int,
+               "since_ms": int, "confirmations": int, "active": bool,
+               "in_table": bool}
+
+
+def is_count(v):
+    return type(v) is int and v >= 0  # not bool
+
+
+def members_problems(j):
+    """What is wrong with a GET /v1/members answer, as a list of strings
+    (empty: it has exactly the documented shape)."""
+    if not isinstance(j, dict):
+        return ["not a JSON object: %r" % (j,)]
+    bad = []
+    if set(j) != {"members", "counts", "health"}:
+        bad.append("top-level keys %r" % sorted(j))
+    if not is_count(j.get("health")):
+        bad.append("health %r" % (j.get("health"),))
+    counts = j.get("counts")
+    if not isinstance(counts, dict) or set(counts) != set(STATES) or \
+            not all(is_count(v) for v in counts.values()):
+        bad.append("counts %r" % (counts,))
+    members = j.get("members")
+    if not isinstance(members, list):
+        return bad + ["members %r" % (members,)]
+    for m in members:
+        if not isinstance(m, dict) or set(m) != set(MEMBER_KEYS):
+            bad.append("member keys %r" % (m,))
+            continue
+        for k, t in MEMBER_KEYS.items():
+            ok = isinstance(m[k], bool) if t is bool else \
+                is_count(m[k]) if t is int else isinstance(m[k], t)
+            if not ok:
+                bad.append("member %s %r" % (k, m[k]))
+        if len(m["id"]) != 64 or m["id"].strip("0123456789abcdef"):
+            bad.append("member id %r" % m["id"])
+        if m["state"] not in STATES:
+            bad.append("member state %r" % m["state"])
+        if ":" not in m["addr"]:
+            bad.append("member addr %r" % m["addr"])
+    if len({m.get("id") for m in members if isinstance(m, dict)}) != \
+            len(members):
+        bad.append("duplicate member ids")
+    return bad
+
+
+def without_since(j):
+    """A members answer without the one field that moves by itself."""
+    j = json.loads(json.dumps(j))
+    for m in j.get("members", []):
+        m.pop("since_ms", None)
+    return j
+
+
+def hypha(d, *args, timeout=30):
+    """Run the CLI against d's API: (exit status, stdout, stderr)."""
+    p = subprocess.run([HYPHA, "--api", "%s:%d" % (d.ip, d.api_port)] +
+                       list(args), stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, timeout=timeout)
+    return p.returncode, p.stdout.decode(), p.stderr.decode()
+
+
+def check_members_cli(d, tries=5):
+    """hypha members --json/--compact/--state against GET /v1/members.
+    Members can change state between the two requests, so a mismatch is
+    retried a few times before it counts."""
+    if not os.access(HYPHA, os.X_OK):
+        print("skip hypha members: %s not built" % HYPHA)
+        return
+    for flags, query in ((["--json"], ""), (["--compact"], ""),
+                         (["--compact", "--state", "alive"], "?state=alive"),
+                         (["--json", "--state=down"], "?state=down")):
+        for _ in range(tries):
+            rc, out, err = hypha(d, "members", *flags)
+            st, j, _ = d.req("GET", "/v1/members" + query)
+            try:
+                mine = json.loads(out)
+            except ValueError:
+                mine = None
+            same = rc == 0 and st == 200 and mine is not None and \
+                without_since(mine) == without_since(j)
+            if same:
+                break
+        check(same and (out.count("\n") == 1) == ("--compact" in flags),
+              "hypha members %s matches GET /v1/members%s (rc %d %s)" %
+              (" ".join(flags), query, rc, err.strip()))
+    rc, out, err = hypha(d, "members")
+    lines = out.splitlines()
+    check(rc == 0 and lines and lines[0].split() ==
+          ["ID", "ADDR", "STATE", "SINCE", "SEQ"],
+          "hypha members prints a table (rc %d %s)" % (rc, err.strip()))
+    rc, out, err = hypha(d, "members", "--state", "dead")
+    check(rc == 2 and out == "" and err.startswith("hypha: ") and
+          err.count("\n") == 1,
+          "hypha members --state dead: usage error, exit 2 (%d)" % rc)
+    rc, out, err = hypha(d, "status", "--state", "alive")
+    check(rc == 2, "--state with another command: exit 2 (%d)" % rc)
+
+
 # ---------------------------------------------------------------- config
 
 
@@ -298,6 +404,12 @@ def test_api(tmp):
         ("POST", "/v1/peers/k", b"{\"port\":\"80\"}", 400, "bad_port"),
         ("POST", "/v1/peers/k", b"{\"port\":1.5}", 400, "bad_port"),
         ("DELETE", "/v1/values/never-put", None, 404, "not_found"),
+        ("GET", "/v1/members?state=bogus", None, 400, "bad_state"),
+        ("GET", "/v1/members?state=", None, 400, "bad_state"),
+        ("GET", "/v1/members?state=ALIVE", None, 400, "bad_state"),
+        ("POST", "/v1/members", b"", 405, "method_not_allowed"),
+        ("DELETE", "/v1/members?state=down", None, 405,
+         "method_not_allowed"),
     ]
     for method, path, body, code, ecode in cases:
         st, j, _ = d.req(method, path, body)
@@ -322,7 +434,8 @@ def test_api(tmp):
         method = rnd.choice(["GET", "PUT", "POST", "DELETE", "PATCH",
                              "OPTIONS"])
         path = rnd.choice(["/v1/values/", "/v1/peers/", "/v1/", "/",
-                           "/v1/status/", "/metrics/", "/v1/values"])
+                           "/v1/status/", "/metrics/", "/v1/values",
+                           "/v1/members"])
         path += "".join(rnd.choice("ab%2F%00%ff?&=ttl=permanent=1-")
                         for _ in range(rnd.randint(0, 12)))
         body = bytes(rnd.getrandbits(8) for _ in range(rnd.randint(0, 40)))
@@ -376,6 +489,37 @@ def test_api(tmp):
           "# TYPE hypha_rtable_contacts gauge\n" in text and
           "# TYPE hypha_dht_lookups counter\n" in text,
           "GET /metrics in Prometheus text format")
+    check(st == 200 and "# TYPE hypha_members gauge\n" in text and
+          all("\nhypha_members{state=\"%s\"} " % s in text for s in STATES)
+          and "# TYPE hypha_health gauge\nhypha_health " in text,
+          "GET /metrics has the member and health gauges")
+
+    # The member view: its shape, the ?state= filter, the counts in
+    # /v1/status, the CLI. A node alone has no members yet.
+    st, j, _ = d.req("GET", "/v1/members")
+    problems = members_problems(j)
+    check(st == 200 and not problems,
+          "GET /v1/members has the documented shape %r" % problems)
+    check(st == 200 and j["members"] == [] and j["counts"] ==
+          {"alive": 0, "suspect": 0, "down": 0},
+          "a node alone has no members (%r)" % (j,))
+    for state in STATES:
+        st, jf, _ = d.req("GET", "/v1/members?state=" + state)
+        check(st == 200 and not members_problems(jf) and
+              all(m["state"] == state for m in jf["members"]),
+              "GET /v1/members?state=%s lists only %s members" %
+              (state, state))
+    st, jf, _ = d.req("GET", "/v1/members?other=1")
+    check(st == 200 and not members_problems(jf),
+          "GET /v1/members ignores unknown query parameters")
+    j = d.status()
+    check(j is not None and is_count(j.get("health")) and
+          isinstance(j.get("members"), dict) and
+          set(j["members"]) == set(STATES) and
+          all(is_count(v) for v in j["members"].values()),
+          "GET /v1/status has health and the member counts (%r %r)" %
+          (j and j.get("health"), j and j.get("members")))
+    check_members_cli(d)
 
     # Event-stream clients are bounded.
     socks = [sse_open(d) for _ in range(16)]
@@ -551,8 +695,11 @@ def test_cluster(tmp):
 
 
 def main():
-    if len(sys.argv) != 2 or sys.argv[1] not in ("config", "api", "cluster"):
-        print("usage: hyphad_integ.py config|api|cluster", file=sys.stderr)
+    tests = {"config": test_config, "api": test_api,
+             "cluster": test_cluster}
+    if len(sys.argv) != 2 or sys.argv[1] not in tests:
+        print("usage: hyphad_integ.py config|api|cluster",
+              file=sys.stderr)
         return 2
     if not os.access(HYPHAD, os.X_OK):
         print("SKIP: %s not built" % HYPHAD)
@@ -560,8 +707,7 @@ def main():
     tmp = tempfile.mkdtemp(prefix="hyphad-integ-")
     t0 = time.monotonic()
     try:
-        {"config": test_config, "api": test_api,
-         "cluster": test_cluster}[sys.argv[1]](tmp)
+        tests[sys.argv[1]](tmp)
     except Exception as e:  # a broken test is a failure, with its cause
         FAILS.append("exception: %r" % e)
         print("FAIL exception: %r" % e)
