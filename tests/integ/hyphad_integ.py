@@ -2,10 +2,12 @@
 """Integration tests for hyphad: real daemons on 127.0.0.x, driven over the
 HTTP API with the standard library only.
 
-    hyphad_integ.py config|api|cluster
+    hyphad_integ.py config|api|cluster|liveness
 
 HYPHAD names the daemon (the build dir's src/hyphad/hyphad by default),
-HYPHA the command-line tool (src/hypha/hypha).
+HYPHA the command-line tool (src/hypha/hypha). "liveness" runs only with
+HY_INTEG_LIVENESS=1 in the environment (it needs the gossip liveness layer
+in the library) and skips otherwise.
 Every wait polls with a deadline; nothing sleeps for a tuned time. Each test
 stops only the processes it started. Exit 0 on success, 1 on failure.
 """
@@ -694,15 +696,175 @@ def test_cluster(tmp):
             check(d.stop() == 0, "%s: SIGTERM -> exit 0" % d.name)
 
 
+# ---------------------------------------------------------------- liveness
+
+
+def sse_events(buf):
+    """The (name, data) pairs of a server-sent event stream's bytes; data
+    parsed as JSON (None if it is not)."""
+    out = []
+    for frame in buf.replace(b"\r\n", b"\n").split(b"\n\n"):
+        name, data = None, None
+        for line in frame.split(b"\n"):
+            if line.startswith(b"event: "):
+                name = line[7:].decode(errors="replace")
+            elif line.startswith(b"data: "):
+                try:
+                    data = json.loads(line[6:])
+                except ValueError:
+                    data = None
+        if name is not None:
+            out.append((name, data))
+    return out
+
+
+def test_liveness(tmp):
+    """5 daemons joined through one seed see each other alive; one is
+    SIGKILLed and every other one must report it down within 60 s, with a
+    member_down event carrying its id and addr. Prints each observer's
+    detection times (suspect, down) counted from the kill."""
+    distinct = os.environ.get("HYPHAD_INTEG_DISTINCT_IPS") == "1"
+
+    def ip(i):
+        return "127.0.0.%d" % i if distinct else "127.0.0.1"
+    net = "integ-liveness-%d" % os.getpid()
+    seed = Daemon(tmp, "seed", "127.0.0.1", net).start()
+    nodes = [seed]
+    for i in range(2, 6):
+        nodes.append(Daemon(tmp, "m%d" % i, ip(i), net,
+                            seeds=[seed.addr]).start(wait=False))
+    for d in nodes:
+        if not wait_for(d.ready, 10):
+            raise RuntimeError("%s did not start" % d.name)
+    ids = {d.name: d.status()["id"] for d in nodes}
+    names = {v: k for k, v in ids.items()}
+
+    def view(d):
+        """{id: member} from d's GET /v1/members, or None."""
+        try:
+            st, j, _ = d.req("GET", "/v1/members", timeout=5)
+        except (OSError, http.client.HTTPException):
+            return None
+        if st != 200 or members_problems(j):
+            return None
+        return {m["id"]: m for m in j["members"]}
+
+    def summary():
+        rows = []
+        for d in nodes:
+            if d.proc.poll() is not None:
+                continue
+            v = view(d) or {}
+            rows.append("%s: %s" % (d.name, ", ".join(
+                "%s=%s" % (names.get(i, i[:8]), m["state"])
+                for i, m in sorted(v.items()))))
+        return "; ".join(rows)
+
+    def all_alive():
+        for d in nodes:
+            v = view(d)
+            if v is None or any(
+                    v.get(ids[o.name], {}).get("state") != "alive"
+                    for o in nodes if o is not d):
+                return False
+        return True
+    t = time.monotonic()
+    ok = wait_for(all_alive, 30, 0.2)
+    check(ok, "every daemon lists the other 4 as alive (%.1f s)%s" %
+          (time.monotonic() - t, "" if ok else ": " + summary()))
+    if not ok:
+        return
+    st, j, _ = seed.req("GET", "/v1/members")
+    check(st == 200 and not members_problems(j) and
+          all(m["id"] != ids["seed"] for m in j["members"]),
+          "a daemon does not list itself")
+    check_members_cli(nodes[1])
+
+    victim = nodes[3]
+    vid = ids[victim.name]
+    observers = [d for d in nodes if d is not victim]
+    streams = {}
+    for d in observers:
+        streams[d.name] = sse_open(d)
+        sse_read_until(streams[d.name], b"hypha events", 5)
+
+    t0 = time.monotonic()
+    victim.stop(signal.SIGKILL)
+    suspect_at, down_at, false_down = {}, {}, set()
+
+    def poll():
+        for d in observers:
+            if d.name in down_at:
+                continue
+            v = view(d)
+            if v is None:
+                continue
+            now = time.monotonic() - t0
+            for i, m in v.items():
+                if i == vid and m["state"] == "suspect":
+                    suspect_at.setdefault(d.name, now)
+                elif i == vid and m["state"] == "down":
+                    down_at[d.name] = now
+                elif i in names and i != vid and m["state"] == "down":
+                    false_down.add((d.name, names[i]))
+        return len(down_at) == len(observers)
+    ok = wait_for(poll, 60, 0.1)
+    for d in observers:
+        print("     %-5s saw %s: suspect %s, down %s" % (
+            d.name, victim.name,
+            "%.2f s" % suspect_at[d.name] if d.name in suspect_at else "-",
+            "%.2f s" % down_at[d.name] if d.name in down_at else "-"))
+    if down_at:
+        times = sorted(down_at.values())
+        print("     detection: min %.2f s, median %.2f s, max %.2f s" %
+              (times[0], times[len(times) // 2], times[-1]))
+    check(ok, "every other daemon reports the SIGKILLed %s down within "
+          "60 s%s" % (victim.name, "" if ok else ": " + summary()))
+    check(not false_down, "no live daemon reported down %r" %
+          sorted(false_down))
+
+    # Each observer's event stream told of it, with its id and addr.
+    for d in observers:
+        buf = sse_read_until(streams[d.name], vid.encode(), 5)
+        if b"member_down" not in buf:
+            buf += sse_read_until(streams[d.name], b"event: member_down", 5)
+        streams[d.name].close()
+        evs = [data for name, data in sse_events(buf)
+               if name == "member_down" and isinstance(data, dict) and
+               data.get("id") == vid]
+        check(evs and evs[0].get("addr") == victim.addr,
+              "%s's event stream: member_down with %s's id and addr (%r)" %
+              (d.name, victim.name, evs[:1]))
+
+    # The CLI table: alive before suspect before down, IDs ascending.
+    if os.access(HYPHA, os.X_OK):
+        rc, out, err = hypha(observers[0], "members")
+        rank = {s: i for i, s in enumerate(STATES)}
+        rows = [line.split() for line in out.splitlines()[1:]]
+        keys = [(rank.get(r[2], 3), r[0]) for r in rows if len(r) >= 5]
+        check(rc == 0 and keys == sorted(keys) and
+              any(r[0] == vid[:16] and r[2] == "down" for r in rows),
+              "hypha members: sorted by state then ID, the victim down\n%s"
+              % out)
+        check_members_cli(observers[0])
+
+    for d in observers:
+        check(d.stop() == 0, "%s: SIGTERM -> exit 0" % d.name)
+
+
 def main():
     tests = {"config": test_config, "api": test_api,
-             "cluster": test_cluster}
+             "cluster": test_cluster, "liveness": test_liveness}
     if len(sys.argv) != 2 or sys.argv[1] not in tests:
-        print("usage: hyphad_integ.py config|api|cluster",
+        print("usage: hyphad_integ.py config|api|cluster|liveness",
               file=sys.stderr)
         return 2
     if not os.access(HYPHAD, os.X_OK):
         print("SKIP: %s not built" % HYPHAD)
+        return 77
+    if sys.argv[1] == "liveness" and \
+            os.environ.get("HY_INTEG_LIVENESS") != "1":
+        print("SKIP: liveness runs with HY_INTEG_LIVENESS=1")
         return 77
     tmp = tempfile.mkdtemp(prefix="hyphad-integ-")
     t0 = time.monotonic()
