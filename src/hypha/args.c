@@ -3,9 +3,10 @@
  *
  * Hand-written rather than getopt so it is pure (no global state) and
  * testable: global options (--api, --json, --compact, --timeout) may stand
- * before or after the command; command options (--ttl, --permanent) only
- * after theirs. "--" ends options; a lone "-" is an argument (stdin).
- * Every rule violation is a usage error (exit 2) with one line of reason.
+ * before or after the command; command options (--ttl, --permanent,
+ * --state) only after theirs. "--" ends options; a lone "-" is an argument
+ * (stdin). Every rule violation is a usage error (exit 2) with one line of
+ * reason.
  */
 #include "config.h"
 
@@ -29,6 +30,7 @@ static const struct {
 	{ "peers", CLI_CMD_PEERS, 1, 1 },
 	{ "status", CLI_CMD_STATUS, 0, 0 },
 	{ "routes", CLI_CMD_ROUTES, 0, 0 },
+	{ "members", CLI_CMD_MEMBERS, 0, 0 },
 	{ "id", CLI_CMD_ID, 0, 1 },
 	{ "keygen", CLI_CMD_KEYGEN, 1, 1 },
 	{ "help", CLI_CMD_HELP, 0, 0 },
@@ -52,6 +54,8 @@ cli_usage(FILE *f)
 	    "  peers KEY                list the peers announced for KEY\n"
 	    "  status                   the daemon's state\n"
 	    "  routes                   the routing table\n"
+	    "  members [--state S]      the liveness view (S: alive, "
+	    "suspect, down)\n"
 	    "  id                       the daemon's node ID\n"
 	    "local commands:\n"
 	    "  keygen DIR               create a node identity in DIR\n"
@@ -141,6 +145,10 @@ check_args(struct cli_args *a, char *err, size_t errlen)
 		return CLI_EXIT_USAGE;
 	if ((a->ttl_s != 0 || a->permanent) && a->cmd != CLI_CMD_PUT) {
 		snprintf(err, errlen, "--ttl and --permanent go with put");
+		return CLI_EXIT_USAGE;
+	}
+	if (a->state != NULL && a->cmd != CLI_CMD_MEMBERS) {
+		snprintf(err, errlen, "--state goes with members");
 		return CLI_EXIT_USAGE;
 	}
 	switch (a->cmd) {
@@ -244,6 +252,18 @@ cli_parse_args(int argc, const char *const *argv, const char *env_api,
 				return CLI_EXIT_USAGE;
 			}
 			a->ttl_s = n;
+		} else if (is_opt(arg, "--state")) {
+			if ((v = opt_value(argc, argv, &i, "--state", err,
+			         errlen)) == NULL)
+				return CLI_EXIT_USAGE;
+			if (strcmp(v, "alive") != 0 &&
+			    strcmp(v, "suspect") != 0 &&
+			    strcmp(v, "down") != 0) {
+				snprintf(err, errlen,
+				    "--state must be alive, suspect or down");
+				return CLI_EXIT_USAGE;
+			}
+			a->state = v;
 		} else {
 			snprintf(err, errlen,
 			    "unknown option '%s' (try hypha --help)", arg);

@@ -37,6 +37,7 @@ enum cli_cmd {
 	CLI_CMD_PEERS,
 	CLI_CMD_STATUS,
 	CLI_CMD_ROUTES,
+	CLI_CMD_MEMBERS,
 	CLI_CMD_ID, /* the daemon's ID, or with a DIR the stored one */
 	CLI_CMD_KEYGEN
 };
@@ -51,6 +52,7 @@ struct cli_args {
 	uint64_t ttl_s; /* 0: the daemon's default */
 	bool permanent;
 	unsigned port; /* announce */
+	const char *state; /* members --state: alive, suspect or down */
 };
 
 /*
@@ -95,10 +97,12 @@ void cli_fmt_duration(uint64_t s, char *buf, size_t buflen);
 
 /*
  * Human-readable output of GET /v1/status (aligned "name  value" lines,
- * nested objects flattened with dots) and GET /v1/routes (a table).
- * Strings from the daemon are sanitized.
+ * nested objects flattened with dots), GET /v1/routes and GET /v1/members
+ * (tables; members sorted by state, alive first, then by ID). Strings
+ * from the daemon are sanitized.
  */
 void cli_print_status(const json_t *st, FILE *out);
 void cli_print_routes(const json_t *routes, FILE *out);
+void cli_print_members(const json_t *members, FILE *out);
 
 #endif /* HYPHA_CLI_H */

@@ -71,6 +71,12 @@ build_request(const struct cli_args *a, struct req *q, FILE *errf)
 	case CLI_CMD_ROUTES:
 		snprintf(q->path, sizeof(q->path), "/v1/routes");
 		return CLI_EXIT_OK;
+	case CLI_CMD_MEMBERS:
+		/* the state is one of three words (args.c): no encoding */
+		snprintf(q->path, sizeof(q->path), "/v1/members%s%s",
+		    a->state != NULL ? "?state=" : "",
+		    a->state != NULL ? a->state : "");
+		return CLI_EXIT_OK;
 	case CLI_CMD_PUT:
 		q->method = "PUT";
 		q->ctype = "application/octet-stream";
@@ -205,6 +211,9 @@ print_human(const struct cli_args *a, const json_t *root, FILE *out, FILE *errf)
 		break;
 	case CLI_CMD_ROUTES:
 		cli_print_routes(root, out);
+		break;
+	case CLI_CMD_MEMBERS:
+		cli_print_members(root, out);
 		break;
 	case CLI_CMD_ID:
 		if ((v = json_object_get(root, "id")) == NULL ||

@@ -1,7 +1,7 @@
 /*
  * fmt.c: output helpers for hypha: base64 decoding of values, sanitizing
  * strings that came from the network, and the human-readable renderings
- * of the daemon's status and routing table.
+ * of the daemon's status, routing table and member view.
  *
  * Human output is short and aligned; anything a script needs comes from
  * --json, so these renderings may change between versions.
@@ -254,4 +254,82 @@ cli_print_routes(const json_t *routes, FILE *out)
 		    member_text(c, "status", b[2], 256), seen,
 		    member_text(c, "bucket", b[3], 256));
 	}
+}
+
+/* Sort rank of a member state: alive, suspect, down, then anything else. */
+static int
+state_rank(const json_t *m)
+{
+	static const char *const order[] = { "alive", "suspect", "down" };
+	const char *s = json_string_value(json_object_get(m, "state"));
+
+	for (int i = 0; s != NULL && i < 3; i++)
+		if (strcmp(s, order[i]) == 0)
+			return i;
+	return 3;
+}
+
+static int
+member_cmp(const void *a, const void *b)
+{
+	const json_t *x = *(const json_t *const *)a;
+	const json_t *y = *(const json_t *const *)b;
+	const char *ix = json_string_value(json_object_get(x, "id"));
+	const char *iy = json_string_value(json_object_get(y, "id"));
+	int rx = state_rank(x), ry = state_rank(y);
+
+	if (rx != ry)
+		return rx < ry ? -1 : 1;
+	return strcmp(ix != NULL ? ix : "", iy != NULL ? iy : "");
+}
+
+#define CLI_ID_PREFIX 16 /* hex digits of a member's ID in the table */
+
+void
+cli_print_members(const json_t *members, FILE *out)
+{
+	const json_t *list = json_object_get(members, "members");
+	const json_t **v;
+	int waddr = 4, wst = 7;
+	char b[4][256];
+	size_t i, n;
+
+	if (!json_is_array(list))
+		return;
+	n = json_array_size(list);
+	if ((v = malloc((n > 0 ? n : 1) * sizeof(*v))) == NULL)
+		return;
+	for (i = 0; i < n; i++) {
+		int w;
+
+		v[i] = json_array_get(list, i);
+		if ((w = (int)strlen(member_text(v[i], "addr", b[0], 256))) >
+		    waddr)
+			waddr = w;
+		if ((w = (int)strlen(member_text(v[i], "state", b[0], 256))) >
+		    wst)
+			wst = w;
+	}
+	qsort(v, n, sizeof(*v), member_cmp);
+	fprintf(out, "%-*s  %-*s  %-*s  %9s  %s\n", CLI_ID_PREFIX, "ID", waddr,
+	    "ADDR", wst, "STATE", "SINCE", "SEQ");
+	for (i = 0; i < n; i++) {
+		const json_t *ms = json_object_get(v[i], "since_ms");
+		const json_t *seq = json_object_get(v[i], "seq");
+		char since[32] = "-";
+
+		if (json_is_integer(ms) && json_integer_value(ms) >= 0)
+			cli_fmt_duration((uint64_t)json_integer_value(ms) /
+			        1000,
+			    since, sizeof(since));
+		member_text(v[i], "id", b[0], 256);
+		b[0][CLI_ID_PREFIX] = '\0';
+		fprintf(out, "%-*s  %-*s  %-*s  %9s  %s\n", CLI_ID_PREFIX, b[0],
+		    waddr, member_text(v[i], "addr", b[1], 256), wst,
+		    member_text(v[i], "state", b[2], 256), since,
+		    json_is_integer(seq) && json_integer_value(seq) == 0
+		        ? "-" /* no signed self-record seen yet */
+		        : member_text(v[i], "seq", b[3], 256));
+	}
+	free(v);
 }

@@ -2,9 +2,9 @@
  * hypha: the command-line tool.
  *
  * Talks to hyphad's local HTTP/JSON API (put, get, rm, announce, peers,
- * status, routes, id) and manages state directories locally (keygen DIR,
- * id DIR). See hypha(1). Everything but main() lives in testable files:
- * args.c (parsing), cmd.c (daemon commands), fmt.c (output helpers),
+ * status, routes, members, id) and manages state directories locally
+ * (keygen DIR, id DIR). See hypha(1). Everything but main() lives in testable
+ * files: args.c (parsing), cmd.c (daemon commands), fmt.c (output helpers),
  * http.c (the HTTP client), local.c (state directories).
  *
  * Exit status: 0 success, 1 not found, 2 usage error, 3 daemon

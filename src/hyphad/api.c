@@ -4,7 +4,8 @@
  *
  *   /v1/values/KEY   GET PUT DELETE      api-values.c
  *   /v1/peers/KEY    GET POST            api-values.c
- *   /v1/status /v1/routes  GET           api-status.c
+ *   /v1/status /v1/routes /v1/members
+ *                    GET                 api-status.c
  *   /v1/events       GET (event stream)  events.c
  *   /metrics         GET (Prometheus)    api-status.c
  *
@@ -139,6 +140,7 @@ route(struct evhttp_request *req, void *arg)
 	}
 	if (strcmp(path, "/v1/status") == 0 ||
 	    strcmp(path, "/v1/routes") == 0 ||
+	    strcmp(path, "/v1/members") == 0 ||
 	    strcmp(path, "/v1/events") == 0 || strcmp(path, "/metrics") == 0) {
 		if (cmd != EVHTTP_REQ_GET) {
 			hyd_reply_error(req, 405, "method_not_allowed",
@@ -151,6 +153,8 @@ route(struct evhttp_request *req, void *arg)
 			hyd_status(d, req);
 		else if (path[4] == 'r')
 			hyd_routes(d, req);
+		else if (path[4] == 'm')
+			hyd_members(d, req);
 		else
 			hyd_events(d, req);
 		return;

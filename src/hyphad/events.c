@@ -2,7 +2,10 @@
  * events.c: GET /v1/events, the node's events as server-sent events
  * (text/event-stream): one "event: NAME\ndata: JSON\n\n" per event from
  * hy_node_set_event_cb, and a ": ping" comment every 15 s so dead clients
- * are noticed by a failed write.
+ * are noticed by a failed write. The data of the contact_* and member_*
+ * events is {"id": hex, "addr": "ip:port"} (the library passes a contact
+ * with every event but JOINED and ISOLATED); that of joined and isolated
+ * is {"status": the node's join status}.
  *
  * Bounds: at most HYD_MAX_SSE clients (503 beyond), and a client whose
  * connection has more than HYD_SSE_MAX_QUEUED bytes unsent is dropped, so

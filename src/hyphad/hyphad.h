@@ -115,9 +115,10 @@ void hyd_peers(struct hyd *d, struct evhttp_request *req, const char *key,
     size_t klen);
 void hyd_ops_free(struct hyd *d);
 
-/* api-status.c: /v1/status, /v1/routes and /metrics. */
+/* api-status.c: /v1/status, /v1/routes, /v1/members and /metrics. */
 void hyd_status(struct hyd *d, struct evhttp_request *req);
 void hyd_routes(struct hyd *d, struct evhttp_request *req);
+void hyd_members(struct hyd *d, struct evhttp_request *req);
 void hyd_metrics(struct hyd *d, struct evhttp_request *req);
 
 /* events.c: /v1/events (server-sent events). */

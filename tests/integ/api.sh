@@ -1,10 +1,11 @@
 #!/bin/sh
 # hyphad integration test "api": see hyphad_integ.py. Run from the build
-# directory by make check; HYPHAD may name another binary.
+# directory by make check; HYPHAD and HYPHA may name other binaries.
 command -v python3 >/dev/null 2>&1 || {
 	echo "SKIP: python3 is needed for the hyphad integration tests"
 	exit 77
 }
 HYPHAD=${HYPHAD:-$(pwd)/src/hyphad/hyphad}
-export HYPHAD
+HYPHA=${HYPHA:-$(pwd)/src/hypha/hypha}
+export HYPHAD HYPHA
 exec python3 "${top_srcdir:-.}/tests/integ/hyphad_integ.py" api

@@ -2,9 +2,12 @@
 """Integration tests for hyphad: real daemons on 127.0.0.x, driven over the
 HTTP API with the standard library only.
 
-    hyphad_integ.py config|api|cluster
+    hyphad_integ.py config|api|cluster|liveness
 
-HYPHAD names the binary (the build dir's src/hyphad/hyphad by default).
+HYPHAD names the daemon (the build dir's src/hyphad/hyphad by default),
+HYPHA the command-line tool (src/hypha/hypha). "liveness" runs only with
+HY_INTEG_LIVENESS=1 in the environment (it needs the gossip liveness layer
+in the library) and skips otherwise.
 Every wait polls with a deadline; nothing sleeps for a tuned time. Each test
 stops only the processes it started. Exit 0 on success, 1 on failure.
 """
@@ -23,6 +26,8 @@ import time
 
 HYPHAD = os.environ.get("HYPHAD") or os.path.join(os.getcwd(), "src",
                                                   "hyphad", "hyphad")
+HYPHA = os.environ.get("HYPHA") or os.path.join(os.getcwd(), "src",
+                                                "hypha", "hypha")
 FAILS = []
 PROCS = []
 
@@ -170,6 +175,109 @@ def is_error(j, code=None):
             (code is None or j["code"] == code))
 
 
+# ---------------------------------------------------------------- members
+
+STATES = ("alive", "suspect", "down")
+MEMBER_KEYS = {"id": str, "addr": str, "state": str, "seq": int,
+               "since_ms": int, "confirmations": int, "active": bool,
+               "in_table": bool}
+
+
+def is_count(v):
+    return type(v) is int and v >= 0  # not bool
+
+
+def members_problems(j):
+    """What is wrong with a GET /v1/members answer, as a list of strings
+    (empty: it has exactly the documented shape)."""
+    if not isinstance(j, dict):
+        return ["not a JSON object: %r" % (j,)]
+    bad = []
+    if set(j) != {"members", "counts", "health"}:
+        bad.append("top-level keys %r" % sorted(j))
+    if not is_count(j.get("health")):
+        bad.append("health %r" % (j.get("health"),))
+    counts = j.get("counts")
+    if not isinstance(counts, dict) or set(counts) != set(STATES) or \
+            not all(is_count(v) for v in counts.values()):
+        bad.append("counts %r" % (counts,))
+    members = j.get("members")
+    if not isinstance(members, list):
+        return bad + ["members %r" % (members,)]
+    for m in members:
+        if not isinstance(m, dict) or set(m) != set(MEMBER_KEYS):
+            bad.append("member keys %r" % (m,))
+            continue
+        for k, t in MEMBER_KEYS.items():
+            ok = isinstance(m[k], bool) if t is bool else \
+                is_count(m[k]) if t is int else isinstance(m[k], t)
+            if not ok:
+                bad.append("member %s %r" % (k, m[k]))
+        if len(m["id"]) != 64 or m["id"].strip("0123456789abcdef"):
+            bad.append("member id %r" % m["id"])
+        if m["state"] not in STATES:
+            bad.append("member state %r" % m["state"])
+        if ":" not in m["addr"]:
+            bad.append("member addr %r" % m["addr"])
+    if len({m.get("id") for m in members if isinstance(m, dict)}) != \
+            len(members):
+        bad.append("duplicate member ids")
+    return bad
+
+
+def without_since(j):
+    """A members answer without the one field that moves by itself."""
+    j = json.loads(json.dumps(j))
+    for m in j.get("members", []):
+        m.pop("since_ms", None)
+    return j
+
+
+def hypha(d, *args, timeout=30):
+    """Run the CLI against d's API: (exit status, stdout, stderr)."""
+    p = subprocess.run([HYPHA, "--api", "%s:%d" % (d.ip, d.api_port)] +
+                       list(args), stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, timeout=timeout)
+    return p.returncode, p.stdout.decode(), p.stderr.decode()
+
+
+def check_members_cli(d, tries=5):
+    """hypha members --json/--compact/--state against GET /v1/members.
+    Members can change state between the two requests, so a mismatch is
+    retried a few times before it counts."""
+    if not os.access(HYPHA, os.X_OK):
+        print("skip hypha members: %s not built" % HYPHA)
+        return
+    for flags, query in ((["--json"], ""), (["--compact"], ""),
+                         (["--compact", "--state", "alive"], "?state=alive"),
+                         (["--json", "--state=down"], "?state=down")):
+        for _ in range(tries):
+            rc, out, err = hypha(d, "members", *flags)
+            st, j, _ = d.req("GET", "/v1/members" + query)
+            try:
+                mine = json.loads(out)
+            except ValueError:
+                mine = None
+            same = rc == 0 and st == 200 and mine is not None and \
+                without_since(mine) == without_since(j)
+            if same:
+                break
+        check(same and (out.count("\n") == 1) == ("--compact" in flags),
+              "hypha members %s matches GET /v1/members%s (rc %d %s)" %
+              (" ".join(flags), query, rc, err.strip()))
+    rc, out, err = hypha(d, "members")
+    lines = out.splitlines()
+    check(rc == 0 and lines and lines[0].split() ==
+          ["ID", "ADDR", "STATE", "SINCE", "SEQ"],
+          "hypha members prints a table (rc %d %s)" % (rc, err.strip()))
+    rc, out, err = hypha(d, "members", "--state", "dead")
+    check(rc == 2 and out == "" and err.startswith("hypha: ") and
+          err.count("\n") == 1,
+          "hypha members --state dead: usage error, exit 2 (%d)" % rc)
+    rc, out, err = hypha(d, "status", "--state", "alive")
+    check(rc == 2, "--state with another command: exit 2 (%d)" % rc)
+
+
 # ---------------------------------------------------------------- config
 
 
@@ -298,6 +406,12 @@ def test_api(tmp):
         ("POST", "/v1/peers/k", b"{\"port\":\"80\"}", 400, "bad_port"),
         ("POST", "/v1/peers/k", b"{\"port\":1.5}", 400, "bad_port"),
         ("DELETE", "/v1/values/never-put", None, 404, "not_found"),
+        ("GET", "/v1/members?state=bogus", None, 400, "bad_state"),
+        ("GET", "/v1/members?state=", None, 400, "bad_state"),
+        ("GET", "/v1/members?state=ALIVE", None, 400, "bad_state"),
+        ("POST", "/v1/members", b"", 405, "method_not_allowed"),
+        ("DELETE", "/v1/members?state=down", None, 405,
+         "method_not_allowed"),
     ]
     for method, path, body, code, ecode in cases:
         st, j, _ = d.req(method, path, body)
@@ -322,7 +436,8 @@ def test_api(tmp):
         method = rnd.choice(["GET", "PUT", "POST", "DELETE", "PATCH",
                              "OPTIONS"])
         path = rnd.choice(["/v1/values/", "/v1/peers/", "/v1/", "/",
-                           "/v1/status/", "/metrics/", "/v1/values"])
+                           "/v1/status/", "/metrics/", "/v1/values",
+                           "/v1/members"])
         path += "".join(rnd.choice("ab%2F%00%ff?&=ttl=permanent=1-")
                         for _ in range(rnd.randint(0, 12)))
         body = bytes(rnd.getrandbits(8) for _ in range(rnd.randint(0, 40)))
@@ -376,6 +491,37 @@ def test_api(tmp):
           "# TYPE hypha_rtable_contacts gauge\n" in text and
           "# TYPE hypha_dht_lookups counter\n" in text,
           "GET /metrics in Prometheus text format")
+    check(st == 200 and "# TYPE hypha_members gauge\n" in text and
+          all("\nhypha_members{state=\"%s\"} " % s in text for s in STATES)
+          and "# TYPE hypha_health gauge\nhypha_health " in text,
+          "GET /metrics has the member and health gauges")
+
+    # The member view: its shape, the ?state= filter, the counts in
+    # /v1/status, the CLI. A node alone has no members yet.
+    st, j, _ = d.req("GET", "/v1/members")
+    problems = members_problems(j)
+    check(st == 200 and not problems,
+          "GET /v1/members has the documented shape %r" % problems)
+    check(st == 200 and j["members"] == [] and j["counts"] ==
+          {"alive": 0, "suspect": 0, "down": 0},
+          "a node alone has no members (%r)" % (j,))
+    for state in STATES:
+        st, jf, _ = d.req("GET", "/v1/members?state=" + state)
+        check(st == 200 and not members_problems(jf) and
+              all(m["state"] == state for m in jf["members"]),
+              "GET /v1/members?state=%s lists only %s members" %
+              (state, state))
+    st, jf, _ = d.req("GET", "/v1/members?other=1")
+    check(st == 200 and not members_problems(jf),
+          "GET /v1/members ignores unknown query parameters")
+    j = d.status()
+    check(j is not None and is_count(j.get("health")) and
+          isinstance(j.get("members"), dict) and
+          set(j["members"]) == set(STATES) and
+          all(is_count(v) for v in j["members"].values()),
+          "GET /v1/status has health and the member counts (%r %r)" %
+          (j and j.get("health"), j and j.get("members")))
+    check_members_cli(d)
 
     # Event-stream clients are bounded.
     socks = [sse_open(d) for _ in range(16)]
@@ -550,18 +696,180 @@ def test_cluster(tmp):
             check(d.stop() == 0, "%s: SIGTERM -> exit 0" % d.name)
 
 
+# ---------------------------------------------------------------- liveness
+
+
+def sse_events(buf):
+    """The (name, data) pairs of a server-sent event stream's bytes; data
+    parsed as JSON (None if it is not)."""
+    out = []
+    for frame in buf.replace(b"\r\n", b"\n").split(b"\n\n"):
+        name, data = None, None
+        for line in frame.split(b"\n"):
+            if line.startswith(b"event: "):
+                name = line[7:].decode(errors="replace")
+            elif line.startswith(b"data: "):
+                try:
+                    data = json.loads(line[6:])
+                except ValueError:
+                    data = None
+        if name is not None:
+            out.append((name, data))
+    return out
+
+
+def test_liveness(tmp):
+    """5 daemons joined through one seed see each other alive; one is
+    SIGKILLed and every other one must report it down within 60 s, with a
+    member_down event carrying its id and addr. Prints each observer's
+    detection times (suspect, down) counted from the kill."""
+    distinct = os.environ.get("HYPHAD_INTEG_DISTINCT_IPS") == "1"
+
+    def ip(i):
+        return "127.0.0.%d" % i if distinct else "127.0.0.1"
+    net = "integ-liveness-%d" % os.getpid()
+    seed = Daemon(tmp, "seed", "127.0.0.1", net).start()
+    nodes = [seed]
+    for i in range(2, 6):
+        nodes.append(Daemon(tmp, "m%d" % i, ip(i), net,
+                            seeds=[seed.addr]).start(wait=False))
+    for d in nodes:
+        if not wait_for(d.ready, 10):
+            raise RuntimeError("%s did not start" % d.name)
+    ids = {d.name: d.status()["id"] for d in nodes}
+    names = {v: k for k, v in ids.items()}
+
+    def view(d):
+        """{id: member} from d's GET /v1/members, or None."""
+        try:
+            st, j, _ = d.req("GET", "/v1/members", timeout=5)
+        except (OSError, http.client.HTTPException):
+            return None
+        if st != 200 or members_problems(j):
+            return None
+        return {m["id"]: m for m in j["members"]}
+
+    def summary():
+        rows = []
+        for d in nodes:
+            if d.proc.poll() is not None:
+                continue
+            v = view(d) or {}
+            rows.append("%s: %s" % (d.name, ", ".join(
+                "%s=%s" % (names.get(i, i[:8]), m["state"])
+                for i, m in sorted(v.items()))))
+        return "; ".join(rows)
+
+    def all_alive():
+        for d in nodes:
+            v = view(d)
+            if v is None or any(
+                    v.get(ids[o.name], {}).get("state") != "alive"
+                    for o in nodes if o is not d):
+                return False
+        return True
+    t = time.monotonic()
+    ok = wait_for(all_alive, 30, 0.2)
+    check(ok, "every daemon lists the other 4 as alive (%.1f s)%s" %
+          (time.monotonic() - t, "" if ok else ": " + summary()))
+    if not ok:
+        return
+    st, j, _ = seed.req("GET", "/v1/members")
+    check(st == 200 and not members_problems(j) and
+          all(m["id"] != ids["seed"] for m in j["members"]),
+          "a daemon does not list itself")
+    check_members_cli(nodes[1])
+
+    victim = nodes[3]
+    vid = ids[victim.name]
+    observers = [d for d in nodes if d is not victim]
+    streams = {}
+    for d in observers:
+        streams[d.name] = sse_open(d)
+        sse_read_until(streams[d.name], b"hypha events", 5)
+
+    t0 = time.monotonic()
+    victim.stop(signal.SIGKILL)
+    suspect_at, down_at, false_down = {}, {}, set()
+
+    def poll():
+        for d in observers:
+            if d.name in down_at:
+                continue
+            v = view(d)
+            if v is None:
+                continue
+            now = time.monotonic() - t0
+            for i, m in v.items():
+                if i == vid and m["state"] == "suspect":
+                    suspect_at.setdefault(d.name, now)
+                elif i == vid and m["state"] == "down":
+                    down_at[d.name] = now
+                elif i in names and i != vid and m["state"] == "down":
+                    false_down.add((d.name, names[i]))
+        return len(down_at) == len(observers)
+    ok = wait_for(poll, 60, 0.1)
+    for d in observers:
+        print("     %-5s saw %s: suspect %s, down %s" % (
+            d.name, victim.name,
+            "%.2f s" % suspect_at[d.name] if d.name in suspect_at else "-",
+            "%.2f s" % down_at[d.name] if d.name in down_at else "-"))
+    if down_at:
+        times = sorted(down_at.values())
+        print("     detection: min %.2f s, median %.2f s, max %.2f s" %
+              (times[0], times[len(times) // 2], times[-1]))
+    check(ok, "every other daemon reports the SIGKILLed %s down within "
+          "60 s%s" % (victim.name, "" if ok else ": " + summary()))
+    check(not false_down, "no live daemon reported down %r" %
+          sorted(false_down))
+
+    # Each observer's event stream told of it, with its id and addr.
+    for d in observers:
+        buf = sse_read_until(streams[d.name], vid.encode(), 5)
+        if b"member_down" not in buf:
+            buf += sse_read_until(streams[d.name], b"event: member_down", 5)
+        streams[d.name].close()
+        evs = [data for name, data in sse_events(buf)
+               if name == "member_down" and isinstance(data, dict) and
+               data.get("id") == vid]
+        check(evs and evs[0].get("addr") == victim.addr,
+              "%s's event stream: member_down with %s's id and addr (%r)" %
+              (d.name, victim.name, evs[:1]))
+
+    # The CLI table: alive before suspect before down, IDs ascending.
+    if os.access(HYPHA, os.X_OK):
+        rc, out, err = hypha(observers[0], "members")
+        rank = {s: i for i, s in enumerate(STATES)}
+        rows = [line.split() for line in out.splitlines()[1:]]
+        keys = [(rank.get(r[2], 3), r[0]) for r in rows if len(r) >= 5]
+        check(rc == 0 and keys == sorted(keys) and
+              any(r[0] == vid[:16] and r[2] == "down" for r in rows),
+              "hypha members: sorted by state then ID, the victim down\n%s"
+              % out)
+        check_members_cli(observers[0])
+
+    for d in observers:
+        check(d.stop() == 0, "%s: SIGTERM -> exit 0" % d.name)
+
+
 def main():
-    if len(sys.argv) != 2 or sys.argv[1] not in ("config", "api", "cluster"):
-        print("usage: hyphad_integ.py config|api|cluster", file=sys.stderr)
+    tests = {"config": test_config, "api": test_api,
+             "cluster": test_cluster, "liveness": test_liveness}
+    if len(sys.argv) != 2 or sys.argv[1] not in tests:
+        print("usage: hyphad_integ.py config|api|cluster|liveness",
+              file=sys.stderr)
         return 2
     if not os.access(HYPHAD, os.X_OK):
         print("SKIP: %s not built" % HYPHAD)
         return 77
+    if sys.argv[1] == "liveness" and \
+            os.environ.get("HY_INTEG_LIVENESS") != "1":
+        print("SKIP: liveness runs with HY_INTEG_LIVENESS=1")
+        return 77
     tmp = tempfile.mkdtemp(prefix="hyphad-integ-")
     t0 = time.monotonic()
     try:
-        {"config": test_config, "api": test_api,
-         "cluster": test_cluster}[sys.argv[1]](tmp)
+        tests[sys.argv[1]](tmp)
     except Exception as e:  # a broken test is a failure, with its cause
         FAILS.append("exception: %r" % e)
         print("FAIL exception: %r" % e)
