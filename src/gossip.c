@@ -443,9 +443,9 @@ refute(struct hy_gossiper *g, uint64_t seq)
 	push_own_record(g);
 }
 
-/* Was this (kind, id, seq) handled already? Remembers it if not. */
+/* Was an item of this (kind, id) with at least seq handled already? */
 static bool
-seen_item(struct hy_gossiper *g, uint8_t kind, const struct hy_id *id,
+seen_item(const struct hy_gossiper *g, uint8_t kind, const struct hy_id *id,
     uint64_t seq)
 {
 	unsigned i, at;
@@ -456,13 +456,21 @@ seen_item(struct hy_gossiper *g, uint8_t kind, const struct hy_id *id,
 		    g->seen[at].seq >= seq)
 			return true;
 	}
+	return false;
+}
+
+/* Remember a handled item of a non-member. Records only once verified:
+ * a forgery with a high seq would hide the node's genuine records. */
+static void
+seen_add(struct hy_gossiper *g, uint8_t kind, const struct hy_id *id,
+    uint64_t seq)
+{
 	g->seen[g->seen_head].kind = kind;
 	g->seen[g->seen_head].id = *id;
 	g->seen[g->seen_head].seq = seq;
 	g->seen_head = (g->seen_head + 1) % G_SEEN_MAX;
 	if (g->seen_len < G_SEEN_MAX)
 		g->seen_len++;
-	return false;
 }
 
 static void
@@ -491,6 +499,7 @@ on_record(struct hy_gossiper *g, const struct hy_gossip *it, uint64_t now_ms)
 		return;
 	}
 	if (m == NULL) {
+		seen_add(g, HY_GOSSIP_RECORD, &r->id, r->seq);
 		/* not ours to spread (DESIGN.md §5: no full membership); a
 		 * candidate the host pings before it enters any table */
 		g->st.records_new++;
@@ -536,8 +545,10 @@ on_suspect(struct hy_gossiper *g, const struct hy_gossip *it,
 	if ((mi = hy_g_find(g, &s->id)) < 0) {
 		/* not ours to judge, but others that know it should hear:
 		 * relayed once per (id, seq); suspicions are rare */
-		if (!seen_item(g, HY_GOSSIP_SUSPECT, &s->id, s->seq))
+		if (!seen_item(g, HY_GOSSIP_SUSPECT, &s->id, s->seq)) {
+			seen_add(g, HY_GOSSIP_SUSPECT, &s->id, s->seq);
 			(void)hy_bcast_push(g->bc, it, hy_g_transmits(g));
+		}
 		return;
 	}
 	m = &g->mem[mi];
@@ -671,7 +682,7 @@ hy_gossip_heard(struct hy_gossiper *g, const struct hy_id *id,
 	m = &g->mem[mi];
 	if (m->state == HY_MEMBER_ALIVE)
 		return;
-	if (m->state == HY_MEMBER_DOWN && addr != NULL)
+	if (addr != NULL) /* suspect or down: maybe because it moved */
 		m->addr = *addr;
 	hy_g_alive(g, m, now_ms);
 	rearm(g, now_ms);
