@@ -21,7 +21,8 @@ enum hy_opt_type {
 	HY_OPT_SEED, /* host:port, repeatable */
 	HY_OPT_NETWORK,
 	HY_OPT_PATH,
-	HY_OPT_UINT
+	HY_OPT_UINT,
+	HY_OPT_PROFILE /* "lan" or "wan" */
 };
 
 struct hy_opt {
@@ -84,6 +85,20 @@ static const struct hy_opt hy_opts[] = {
 	    "open TLS connections" },
 	{ "rate-per-source", HY_OPT_UINT, OFF(rate_per_source), 1, 1000000,
 	    "200", "datagrams per second accepted from one address" },
+	{ "liveness", HY_OPT_PROFILE, OFF(liveness), 0, 0, "lan",
+	    "liveness timing preset: lan or wan" },
+	{ "probe-interval-ms", HY_OPT_UINT, OFF(probe_interval_ms), 0, 60000,
+	    "0", "one liveness probe this often (0: the preset's)" },
+	{ "suspicion-mult", HY_OPT_UINT, OFF(suspicion_mult), 0, 20, "0",
+	    "suspicion timeout factor (0: the preset's)" },
+	{ "indirect-probes", HY_OPT_UINT, OFF(indirect_probes), 0, 8, "3",
+	    "helpers asked to probe a contact that did not answer" },
+	{ "active-set", HY_OPT_UINT, OFF(active_set), 0, 64, "8",
+	    "contacts kept in DTLS sessions for gossip and PEX" },
+	{ "pex", HY_OPT_UINT, OFF(pex), 0, 1, "1",
+	    "exchange verified contacts with the active set (1) or not (0)" },
+	{ "seed-retry-s", HY_OPT_UINT, OFF(seed_retry_s), 0, 86400, "60",
+	    "ask the seeds again this often while joined (0: only to join)" },
 };
 
 #define HY_NOPTS (sizeof(hy_opts) / sizeof(hy_opts[0]))
@@ -223,6 +238,14 @@ hy_config_set_opt(struct hy_config *cfg, const char *name, const char *value,
 			}
 		memcpy(field, value, len + 1);
 		return HY_OK;
+	case HY_OPT_PROFILE:
+		if (strcmp(value, "lan") != 0 && strcmp(value, "wan") != 0) {
+			snprintf(err, errlen, "%s: '%.32s' is not lan or wan",
+			    name, value);
+			return HY_EINVAL;
+		}
+		memcpy(field, value, len + 1);
+		return HY_OK;
 	case HY_OPT_PATH:
 		if (len == 0 || len >= HY_CFG_PATH_LEN) {
 			snprintf(err, errlen, "%s: path empty or too long",
@@ -290,6 +313,7 @@ hy_config_each(const struct hy_config *cfg,
 			break;
 		case HY_OPT_NETWORK:
 		case HY_OPT_PATH:
+		case HY_OPT_PROFILE:
 			if (field[0] != '\0')
 				rc = cb(o->name, field, arg);
 			break;

@@ -41,6 +41,10 @@ struct hy_config {
 	/* RPC and transports */
 	uint64_t rpc_timeout_ms, rpc_retries, rpc_max_inflight;
 	uint64_t dtls_sessions, tls_connections, rate_per_source;
+	/* liveness (gossip.h) and PEX */
+	char liveness[8]; /* "lan" or "wan": the preset */
+	uint64_t probe_interval_ms, suspicion_mult; /* 0: the preset's */
+	uint64_t indirect_probes, active_set, pex, seed_retry_s;
 	/* logging */
 	hy_log_cb *log_cb;
 	void *log_arg;

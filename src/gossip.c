@@ -289,9 +289,10 @@ hy_g_suspect(struct hy_gossiper *g, struct gmem *m, uint64_t now_ms)
 		return;
 	g->st.suspicions++;
 	hy_g_set_state(g, m, HY_MEMBER_SUSPECT, now_ms);
-	min = hy_health_scale(&g->health,
-	    hy_suspicion_min_ms(g->cfg.suspicion_mult, n,
-	        g->cfg.probe_interval_ms));
+	/* not stretched by our health: a degraded node gives no verdicts
+	 * at all (susp_tick), and the probe that failed just raised it */
+	min = hy_suspicion_min_ms(g->cfg.suspicion_mult, n,
+	    g->cfg.probe_interval_ms);
 	max = min * g->cfg.suspicion_max_mult;
 	hy_suspicion_start(&m->susp, now_ms, min, max, g->cfg.suspicion_k);
 	for (i = 0; i < m->n_pre; i++)

@@ -9,16 +9,26 @@
 
 #include "conf.h"
 #include "dht.h"
+#include "gossip.h"
 #include "hypha.h"
 #include "log.h"
 #include "rpc.h"
 
 struct event;
 struct hy_ident;
+struct hy_pex;
 struct hy_seeds;
 
 #define HY_NODE_OPS 256
 #define HY_NODE_EVENTS 256 /* events queued for the embedder */
+#define HY_NODE_LIVEACTS 256 /* liveness decisions awaiting action */
+
+/* A decision of the liveness layer, carried out after it returns. */
+struct hy_node_liveact {
+	uint8_t kind;
+	struct hy_id id;
+	struct hy_addr addr;
+};
 
 enum hy_node_opkind { OP_FREE = 0, OP_PUT, OP_GET, OP_PEERS };
 
@@ -77,6 +87,15 @@ struct hy_node {
 	unsigned ev_head, ev_count;
 	uint64_t events_dropped;
 	struct hy_node_op ops[HY_NODE_OPS];
+	/* liveness and PEX (node-live.c) */
+	struct hy_gossiper *live;
+	struct hy_pex *pex;
+	struct event *live_tick;
+	struct hy_node_liveact acts[HY_NODE_LIVEACTS];
+	unsigned n_acts;
+	uint64_t acts_dropped, pex_sent, live_refused;
+	size_t pex_budget;
+	uint64_t next_seed_retry_ms;
 	int lock_fd; /* state directory lock, or -1 */
 	uint64_t next_save_ms;
 	struct hy_node_perm perm[HY_NODE_PERM_MAX];
@@ -91,6 +110,27 @@ void hy_node_state_close(struct hy_node *n);
 int hy_node_perm_add(struct hy_node *n, const struct hy_id *key,
     const struct hy_value *v, uint64_t handle);
 void hy_node_perm_forget(struct hy_node *n, uint64_t handle);
+
+/* node-live.c: the liveness layer and PEX. */
+int hy_node_live_start(struct hy_node *n, uint64_t now, char *err,
+    size_t errlen);
+void hy_node_live_stop(struct hy_node *n);
+void hy_node_live_resched(struct hy_node *n);
+/* PROBE, PROBE_REQ, PEX are handled here (true); every message is a sign
+ * of life of its sender and may carry gossip items. */
+bool hy_node_live_request(struct hy_node *n, const struct hy_msg *msg,
+    const struct hy_from *from);
+/* A DHT request was answered by reply from `from`. */
+void hy_node_live_replied(struct hy_node *n, const struct hy_msg *reply,
+    const struct hy_addr *from, uint64_t now);
+/* struct hy_dht_host.contact_failed */
+bool hy_node_live_contact_failed(void *host, const struct hy_id *id,
+    const struct hy_addr *addr);
+void hy_node_live_contact_change(struct hy_node *n,
+    const struct hy_rtable_contact *c, bool added);
+/* Queue an event for the embedder (c NULL: none). */
+void hy_node_queue_event(struct hy_node *n, enum hy_node_event ev,
+    const struct hy_rtable_contact *c);
 
 /* Monotonic milliseconds. */
 uint64_t hy_node_now(void);

@@ -17,6 +17,7 @@
 #include "crypto.h"
 #include "ident.h"
 #include "node-internal.h"
+#include "pex.h"
 
 static struct hy_node_op *
 hy_node_op_new(struct hy_node *n, enum hy_node_opkind kind, void *arg)
@@ -367,10 +368,18 @@ hy_node_stats(const struct hy_node *n,
 	struct hy_dht_stats ds;
 	struct hy_transport_stats ts;
 	struct hy_rpc_stats rs;
+	struct hy_gossip_stats gs;
+	struct hy_pex_stats ps;
 	int rc = 0;
 
 	if (n->dht == NULL || n->rpc == NULL)
 		return 0;
+	memset(&gs, 0, sizeof(gs));
+	memset(&ps, 0, sizeof(ps));
+	if (n->live != NULL)
+		hy_gossip_get_stats(n->live, &gs);
+	if (n->pex != NULL)
+		hy_pex_get_stats(n->pex, &ps);
 	hy_dht_get_stats(n->dht, hy_node_now(), &ds);
 	hy_transport_stats(hy_rpc_transport(n->rpc), &ts);
 	hy_rpc_stats(n->rpc, &rs);
@@ -425,6 +434,31 @@ hy_node_stats(const struct hy_node *n,
 	EMIT("transport.dtls_id_mismatch", ts.dtls.id_mismatch);
 	EMIT("transport.tls_oversize_frames", ts.tls.oversize_frames);
 	EMIT("transport.tls_id_mismatch", ts.tls.id_mismatch);
+	EMIT("gossip.alive", gs.alive);
+	EMIT("gossip.suspect", gs.suspect);
+	EMIT("gossip.down", gs.down);
+	EMIT("gossip.active", gs.active);
+	EMIT("gossip.health", gs.health);
+	EMIT("gossip.probes", gs.probes);
+	EMIT("gossip.probe_fails", gs.probe_fails);
+	EMIT("gossip.indirect_probes", gs.indirect_probes);
+	EMIT("gossip.tls_probes", gs.tls_probes);
+	EMIT("gossip.inconclusive", gs.inconclusive);
+	EMIT("gossip.suspicions", gs.suspicions);
+	EMIT("gossip.refuted", gs.refuted);
+	EMIT("gossip.downs", gs.downs);
+	EMIT("gossip.back_up", gs.back_up);
+	EMIT("gossip.hints_in", gs.hints_in);
+	EMIT("gossip.refutations_sent", gs.refutations_sent);
+	EMIT("gossip.records_bad", gs.records_bad);
+	EMIT("gossip.relays_served", gs.relays_served);
+	EMIT("gossip.relays_refused", gs.relays_refused);
+	EMIT("gossip.stalls", gs.stalls);
+	EMIT("gossip.refused_on_datagrams", n->live_refused);
+	EMIT("pex.sent", n->pex_sent);
+	EMIT("pex.received", ps.received);
+	EMIT("pex.rate_limited", ps.rate_limited);
+	EMIT("pex.candidates", ps.candidates_out);
 #undef EMIT
 	return rc;
 }
@@ -485,20 +519,59 @@ hy_member_state_str(enum hy_member_state st)
 	return "unknown";
 }
 
-/* Until the liveness layer lands (issue 6) the view is empty. */
+struct members_ctx {
+	int (*cb)(const struct hy_member *m, void *arg);
+	void *arg;
+	uint64_t now;
+};
+
+static int
+member_out(const struct hy_gossip_member *gm, void *arg)
+{
+	struct members_ctx *x = arg;
+	struct hy_member m;
+
+	memset(&m, 0, sizeof(m));
+	memcpy(m.id, gm->id.b, HY_ID_LEN);
+	hy_addr_format(&gm->addr, m.addr, sizeof(m.addr));
+	m.state = (enum hy_member_state)gm->state;
+	m.seq = gm->seq;
+	m.since_ms_ago = x->now > gm->since_ms ? x->now - gm->since_ms : 0;
+	m.confirmations = gm->confirmations;
+	m.active = gm->active;
+	m.in_table = gm->in_table;
+	return x->cb(&m, x->arg);
+}
+
+/* The node itself first (alive, as every member list shows its owner),
+ * then the view. */
 int
 hy_node_members(const struct hy_node *n,
     int (*cb)(const struct hy_member *m, void *arg), void *arg)
 {
-	(void)n;
-	(void)cb;
-	(void)arg;
-	return 0;
+	struct members_ctx x = { cb, arg, hy_node_now() };
+	struct hy_member self;
+	const struct hy_addr *la;
+	int rc;
+
+	if (n == NULL || cb == NULL || n->live == NULL)
+		return 0;
+	memset(&self, 0, sizeof(self));
+	memcpy(self.id, hy_ident_id(n->ident)->b, HY_ID_LEN);
+	la = hy_transport_local(hy_rpc_transport(n->rpc), HY_AF_INET);
+	if (la == NULL)
+		la = hy_transport_local(hy_rpc_transport(n->rpc), HY_AF_INET6);
+	if (la != NULL)
+		hy_addr_format(la, self.addr, sizeof(self.addr));
+	self.state = HY_MEMBER_ALIVE;
+	self.seq = hy_gossip_seq(n->live);
+	if ((rc = cb(&self, arg)) != 0)
+		return rc;
+	return hy_gossip_foreach(n->live, member_out, &x);
 }
 
 unsigned
 hy_node_health(const struct hy_node *n)
 {
-	(void)n;
-	return 0;
+	return n == NULL ? 0 : hy_gossip_health(n->live);
 }

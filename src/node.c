@@ -150,7 +150,7 @@ hy_node_on_events(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
-static void
+void
 hy_node_queue_event(struct hy_node *n, enum hy_node_event ev,
     const struct hy_rtable_contact *c)
 {
@@ -179,6 +179,7 @@ hy_node_contact_change(void *arg, const struct hy_rtable_contact *c, bool added)
 {
 	hy_node_queue_event(arg,
 	    added ? HY_EVENT_CONTACT_ADDED : HY_EVENT_CONTACT_EVICTED, c);
+	hy_node_live_contact_change(arg, c, added);
 }
 
 /* The seeds module resolved an attempt's addresses: join through them. */
@@ -249,6 +250,8 @@ hy_node_call_done(void *arg, int err, const struct hy_msg *reply,
 		return; /* stopping: the DHT is gone */
 	hy_dht_on_response(n->dht, cookie, err, reply,
 	    from != NULL ? &from->addr : NULL, hy_node_now());
+	if (err == HY_OK && from != NULL)
+		hy_node_live_replied(n, reply, &from->addr, hy_node_now());
 	hy_node_resched(n);
 }
 
@@ -298,6 +301,8 @@ hy_node_on_request(void *arg, const struct hy_msg *msg,
 
 	if (n->dht == NULL)
 		return;
+	if (hy_node_live_request(n, msg, from))
+		return; /* PROBE, PROBE_REQ, PEX */
 	n->cur_from = from;
 	hy_dht_on_request(n->dht, msg, &from->addr, &from->id, hy_node_now());
 	n->cur_from = NULL;
@@ -404,8 +409,8 @@ hy_node_start(struct hy_node *n, char *err, size_t errlen)
 	struct hy_transport_config tc;
 	struct hy_rpc_config rc;
 	struct hy_dht_config dc;
-	struct hy_dht_host host = { n, hy_node_host_request,
-		hy_node_host_reply };
+	struct hy_dht_host host = { n, hy_node_host_request, hy_node_host_reply,
+		hy_node_live_contact_failed };
 	uint8_t secret[HY_DHT_SECRET_LEN];
 	uint64_t seed, now = hy_node_now();
 	char dummy[8];
@@ -444,6 +449,10 @@ hy_node_start(struct hy_node *n, char *err, size_t errlen)
 		return e;
 	}
 	hy_wipe(secret, sizeof(secret));
+	if ((e = hy_node_live_start(n, now, err, errlen)) != HY_OK) {
+		hy_node_stop(n);
+		return e;
+	}
 	hy_node_state_restore(n, now);
 	if (n->cfg.n_seeds > 0) {
 		const char *entries[HY_CFG_MAX_SEEDS];
@@ -490,6 +499,7 @@ hy_node_stop(struct hy_node *n)
 	n->seed_verdict_due = false;
 	n->was_joined = false;
 	hy_node_state_save(n, hy_node_now());
+	hy_node_live_stop(n);
 	dht = n->dht;
 	n->dht = NULL; /* RPC completions after this only free contexts */
 	hy_dht_free(dht);

@@ -37,6 +37,8 @@ struct hy_rpc_pending {
 	void *arg;
 	uint8_t *env; /* the encoded request, resent on retries */
 	size_t envlen;
+	uint32_t timeout_ms;
+	unsigned send_flags; /* for hy_transport_send_env */
 };
 
 struct hy_rpc {
@@ -113,8 +115,8 @@ hy_rpc_arm(struct hy_rpc_pending *p)
 {
 	struct timeval tv;
 
-	tv.tv_sec = p->r->cfg.timeout_ms / 1000;
-	tv.tv_usec = (suseconds_t)(p->r->cfg.timeout_ms % 1000) * 1000;
+	tv.tv_sec = p->timeout_ms / 1000;
+	tv.tv_usec = (suseconds_t)(p->timeout_ms % 1000) * 1000;
 	evtimer_add(p->timer, &tv);
 }
 
@@ -135,7 +137,7 @@ hy_rpc_on_timeout(evutil_socket_t fd, short what, void *arg)
 		/* a send error is treated like a lost datagram */
 		(void)hy_transport_send_env(r->tr, &p->to,
 		    p->has_id ? &p->to_id : NULL, p->env, p->envlen,
-		    HY_TR_REQUEST);
+		    p->send_flags);
 		hy_rpc_arm(p);
 		return;
 	}
@@ -309,7 +311,31 @@ hy_rpc_call(struct hy_rpc *r, const struct hy_addr *to,
     const struct hy_id *to_id, struct hy_msg *req, hy_rpc_done_cb *cb,
     void *arg, uint64_t *handle)
 {
+	struct hy_rpc_opts o = { r->cfg.timeout_ms, r->cfg.retries, 0 };
+
+	return hy_rpc_call_opts(r, to, to_id, req, &o, cb, arg, handle);
+}
+
+/* The path for a request or one-way message with these flags. */
+static enum hy_wire_path
+hy_rpc_path(struct hy_rpc *r, const struct hy_addr *to, unsigned flags)
+{
+	if (flags & HY_RPC_VIA_TLS)
+		return HY_PATH_TLS;
+	if (flags & HY_RPC_SESSION)
+		return hy_transport_session_up(r->tr, to) ? HY_PATH_DTLS
+		                                          : HY_PATH_TLS;
+	return HY_PATH_DGRAM;
+}
+
+int
+hy_rpc_call_opts(struct hy_rpc *r, const struct hy_addr *to,
+    const struct hy_id *to_id, struct hy_msg *req, const struct hy_rpc_opts *o,
+    hy_rpc_done_cb *cb, void *arg, uint64_t *handle)
+{
 	struct hy_rpc_pending *p;
+	enum hy_wire_path path = hy_rpc_path(r, to, o->flags);
+	unsigned sflags = HY_TR_REQUEST;
 	uint8_t key[4];
 	uint32_t txid;
 	size_t slot, envlen;
@@ -317,6 +343,11 @@ hy_rpc_call(struct hy_rpc *r, const struct hy_addr *to,
 
 	if (hy_msg_kind_of(req->type) != HY_MK_REQ || cb == NULL)
 		return HY_EINVAL;
+	if (path == HY_PATH_TLS) {
+		if (to_id == NULL)
+			return HY_EINVAL;
+		sflags |= HY_TR_VIA_TLS;
+	}
 	if (hy_lru_count(r->by_txid) >= r->cfg.max_inflight ||
 	    hy_rpc_peer_count(r, to) >= r->cfg.max_inflight_peer) {
 		r->st.refused_full++;
@@ -334,13 +365,13 @@ hy_rpc_call(struct hy_rpc *r, const struct hy_addr *to,
 	 * First contact: pad the request to a full datagram so that the
 	 * answer fits the amplification budget the peer grants us.
 	 */
-	if (!hy_transport_is_validated(r->tr, to))
+	if (path == HY_PATH_DGRAM && !hy_transport_is_validated(r->tr, to))
 		req->pad_to = HY_DGRAM_PAYLOAD_MAX;
-	rc = hy_transport_encode(r->tr, req, r->encbuf, r->encmax, &envlen);
+	rc = hy_transport_encode_for(r->tr, req, path, r->encbuf, r->encmax,
+	    &envlen);
 	if (rc != HY_OK)
 		return rc;
-	rc = hy_transport_send_env(r->tr, to, to_id, r->encbuf, envlen,
-	    HY_TR_REQUEST);
+	rc = hy_transport_send_env(r->tr, to, to_id, r->encbuf, envlen, sflags);
 	if (rc != HY_OK)
 		return rc;
 	slot = hy_lru_put(r->by_txid, key, NULL);
@@ -357,7 +388,9 @@ hy_rpc_call(struct hy_rpc *r, const struct hy_addr *to,
 	if (to_id != NULL)
 		p->to_id = *to_id;
 	p->req_type = req->type;
-	p->attempts_left = r->cfg.retries;
+	p->attempts_left = o->retries;
+	p->timeout_ms = o->timeout_ms != 0 ? o->timeout_ms : r->cfg.timeout_ms;
+	p->send_flags = sflags;
 	p->gen = ++r->next_gen;
 	p->cb = cb;
 	p->arg = arg;
@@ -389,7 +422,13 @@ hy_rpc_reply(struct hy_rpc *r, const struct hy_msg *req,
 	int rc;
 
 	reply->txid = req->txid;
-	rc = hy_transport_encode(r->tr, reply, r->encbuf, r->encmax, &envlen);
+	/* the path the request came on: a DTLS reply that does not fit a
+	 * record goes over TLS */
+	rc = hy_transport_encode_for(r->tr, reply, from->path, r->encbuf,
+	    r->encmax, &envlen);
+	if (rc == HY_ETOOBIG && from->path == HY_PATH_DTLS)
+		rc = hy_transport_encode_for(r->tr, reply, HY_PATH_TLS,
+		    r->encbuf, r->encmax, &envlen);
 	if (rc == HY_OK)
 		rc = hy_transport_send_env(r->tr, &from->addr, &from->id,
 		    r->encbuf, envlen,
@@ -404,6 +443,24 @@ hy_rpc_send(struct hy_rpc *r, const struct hy_addr *to,
     const struct hy_id *to_id, struct hy_msg *msg)
 {
 	return hy_transport_send(r->tr, to, to_id, msg);
+}
+
+int
+hy_rpc_send_session(struct hy_rpc *r, const struct hy_addr *to,
+    const struct hy_id *to_id, struct hy_msg *msg)
+{
+	enum hy_wire_path path = hy_rpc_path(r, to, HY_RPC_SESSION);
+	size_t envlen;
+	int rc;
+
+	if (path == HY_PATH_TLS && to_id == NULL)
+		return HY_EINVAL;
+	rc = hy_transport_encode_for(r->tr, msg, path, r->encbuf, r->encmax,
+	    &envlen);
+	if (rc == HY_OK)
+		rc = hy_transport_send_env(r->tr, to, to_id, r->encbuf, envlen,
+		    path == HY_PATH_TLS ? HY_TR_VIA_TLS : 0);
+	return rc;
 }
 
 struct hy_transport *

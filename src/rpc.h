@@ -81,6 +81,22 @@ int hy_rpc_call(struct hy_rpc *r, const struct hy_addr *to,
     const struct hy_id *to_id, struct hy_msg *req, hy_rpc_done_cb *cb,
     void *arg, uint64_t *handle);
 
+/* Options of one call (hy_rpc_call uses the configured ones). */
+#define HY_RPC_VIA_TLS 0x1u /* over TLS (to_id required) */
+#define HY_RPC_SESSION                                                         \
+	0x2u /* a DTLS session if one is up, else TLS:                         \
+	        never a signed datagram (PROTOCOL.md §2) */
+struct hy_rpc_opts {
+	uint32_t timeout_ms; /* per attempt; 0: the configured one */
+	uint32_t retries; /* further attempts */
+	unsigned flags; /* HY_RPC_VIA_TLS, HY_RPC_SESSION */
+};
+
+/* hy_rpc_call with per-call timeout, retries and path. */
+int hy_rpc_call_opts(struct hy_rpc *r, const struct hy_addr *to,
+    const struct hy_id *to_id, struct hy_msg *req, const struct hy_rpc_opts *o,
+    hy_rpc_done_cb *cb, void *arg, uint64_t *handle);
+
 /* Forget a pending request; its callback will not fire. Unknown: no-op. */
 void hy_rpc_cancel(struct hy_rpc *r, uint64_t handle);
 
@@ -90,6 +106,9 @@ int hy_rpc_reply(struct hy_rpc *r, const struct hy_msg *req,
 
 /* Send a one-way message (no reply expected). */
 int hy_rpc_send(struct hy_rpc *r, const struct hy_addr *to,
+    const struct hy_id *to_id, struct hy_msg *msg);
+/* ... over a DTLS session if one is up, else TLS (PEX). */
+int hy_rpc_send_session(struct hy_rpc *r, const struct hy_addr *to,
     const struct hy_id *to_id, struct hy_msg *msg);
 
 struct hy_transport *hy_rpc_transport(struct hy_rpc *r);

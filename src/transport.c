@@ -479,6 +479,21 @@ hy_transport_encode(struct hy_transport *tr, struct hy_msg *msg, uint8_t *buf,
 }
 
 int
+hy_transport_encode_for(struct hy_transport *tr, struct hy_msg *msg,
+    enum hy_wire_path path, uint8_t *buf, size_t cap, size_t *len)
+{
+	if (path == HY_PATH_DGRAM)
+		return hy_transport_encode(tr, msg, buf, cap, len);
+	if (path == HY_PATH_TLS && tr->tls == NULL)
+		return HY_ETOOBIG;
+	memcpy(msg->network, tr->cfg.network, sizeof(msg->network));
+	msg->sender = *hy_ident_id(tr->ident);
+	if (path == HY_PATH_TLS && cap > tr->cfg.tls.frame_cap)
+		cap = tr->cfg.tls.frame_cap;
+	return hy_msg_encode(msg, path, buf, cap, len);
+}
+
+int
 hy_transport_send_env(struct hy_transport *tr, const struct hy_addr *to,
     const struct hy_id *to_id, const uint8_t *env, size_t envlen,
     unsigned flags)
@@ -567,6 +582,12 @@ bool
 hy_transport_session_up(struct hy_transport *tr, const struct hy_addr *to)
 {
 	return hy_dtls_is_up(tr->dtls, to, NULL);
+}
+
+void
+hy_transport_close_session(struct hy_transport *tr, const struct hy_addr *to)
+{
+	hy_dtls_close(tr->dtls, to);
 }
 
 const struct hy_addr *

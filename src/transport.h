@@ -117,6 +117,13 @@ int hy_transport_send(struct hy_transport *tr, const struct hy_addr *to,
 int hy_transport_encode(struct hy_transport *tr, struct hy_msg *msg,
     uint8_t *buf, size_t cap, size_t *len);
 
+/*
+ * As hy_transport_encode, for one path: HY_PATH_DTLS (cap 1200, gossip
+ * items allowed) or HY_PATH_TLS (the frame cap).
+ */
+int hy_transport_encode_for(struct hy_transport *tr, struct hy_msg *msg,
+    enum hy_wire_path path, uint8_t *buf, size_t cap, size_t *len);
+
 /* Flags for hy_transport_send_env. */
 #define HY_TR_REQUEST 0x1 /* a request: exempt from the amplification cap */
 #define HY_TR_VIA_TLS 0x2 /* must go over TLS (a reply to a TLS request) */
@@ -155,6 +162,9 @@ bool hy_transport_is_validated(struct hy_transport *tr,
 int hy_transport_open_session(struct hy_transport *tr, const struct hy_addr *to,
     const struct hy_id *id);
 bool hy_transport_session_up(struct hy_transport *tr, const struct hy_addr *to);
+/* Close the DTLS session with `to`, if any. */
+void hy_transport_close_session(struct hy_transport *tr,
+    const struct hy_addr *to);
 
 const struct hy_addr *hy_transport_local(const struct hy_transport *tr,
     int family);

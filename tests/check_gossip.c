@@ -1453,13 +1453,13 @@ END_TEST
  */
 
 /* The suspicion deadline of a suspicion that started with event e, with
- * n_live members and n confirmations, as gossip.c computes it. */
+ * n_live members and n confirmations, as gossip.c computes it (not
+ * stretched by health: a degraded node gives no verdicts instead). */
 static uint64_t
 susp_deadline(struct fix *f, const struct ev *e, unsigned n_live, unsigned n)
 {
 	uint64_t min = hy_suspicion_min_ms(f->cfg.suspicion_mult, n_live + 1,
-	                   f->cfg.probe_interval_ms) *
-	    (1 + e->health);
+	    f->cfg.probe_interval_ms);
 
 	return e->at +
 	    hy_suspicion_timeout(min, min * f->cfg.suspicion_max_mult,
