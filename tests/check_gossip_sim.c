@@ -1051,7 +1051,7 @@ START_TEST(test_gossip_sim_partition_heals)
 	uint64_t t_heal, t_merged = 0;
 	uint32_t sec;
 
-	world_join(w, 60000);
+	world_join(w, 180000);
 	for (uint32_t k = 0; k < nk; k++) {
 		struct hy_value v;
 		uint32_t i = (uint32_t)hy_rng_below(simnet_rng(w->sim), nn);

@@ -502,9 +502,11 @@ def test_api(tmp):
     problems = members_problems(j)
     check(st == 200 and not problems,
           "GET /v1/members has the documented shape %r" % problems)
-    check(st == 200 and j["members"] == [] and j["counts"] ==
-          {"alive": 0, "suspect": 0, "down": 0},
-          "a node alone has no members (%r)" % (j,))
+    check(st == 200 and len(j["members"]) == 1 and
+          j["members"][0]["state"] == "alive" and
+          not j["members"][0]["in_table"] and j["counts"] ==
+          {"alive": 1, "suspect": 0, "down": 0},
+          "a node alone lists only itself, alive (%r)" % (j,))
     for state in STATES:
         st, jf, _ = d.req("GET", "/v1/members?state=" + state)
         check(st == 200 and not members_problems(jf) and
