@@ -477,6 +477,12 @@ hy_node_live_request(struct hy_node *n, const struct hy_msg *msg,
 		hy_gossip_heard(n->live, &from->id, &from->addr, now);
 		if (msg->n_gossip > 0)
 			hy_gossip_on_items(n->live, msg, &from->id, now);
+		if (msg->type == HY_MSG_PEX && n->pex != NULL) {
+			struct hy_contact pp = { from->id, from->addr };
+
+			/* it keeps us in its active set: exchange both ways */
+			(void)hy_pex_peer_add(n->pex, &pp, now);
+		}
 		if (msg->type == HY_MSG_PEX && n->pex != NULL &&
 		    hy_pex_receive(n->pex, &from->id, &msg->body.pex, now, cand,
 		        HY_PEX_MAX, &nc) == HY_OK)
