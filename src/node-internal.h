@@ -120,6 +120,8 @@ void hy_node_live_resched(struct hy_node *n);
  * of life of its sender and may carry gossip items. */
 bool hy_node_live_request(struct hy_node *n, const struct hy_msg *msg,
     const struct hy_from *from);
+/* A DHT request from `from` was served. */
+void hy_node_live_queried(struct hy_node *n, const struct hy_from *from);
 /* A DHT request was answered by reply from `from`. */
 void hy_node_live_replied(struct hy_node *n, const struct hy_msg *reply,
     const struct hy_addr *from, uint64_t now);
@@ -134,6 +136,8 @@ void hy_node_queue_event(struct hy_node *n, enum hy_node_event ev,
 
 /* Monotonic milliseconds. */
 uint64_t hy_node_now(void);
+/* Arm ev for deadline (monotonic ms), at most a minute ahead. */
+void hy_node_arm(struct event *ev, uint64_t deadline, uint64_t now);
 /* Re-arm the DHT timer after an entry point. */
 void hy_node_resched(struct hy_node *n);
 

@@ -211,6 +211,15 @@ g_keep(void *host, const struct hy_id *id, bool *in_table)
 	return *in_table || hy_rtable_is_candidate(rt, id);
 }
 
+/* A contact or candidate of the routing table? */
+static bool
+in_view(struct hy_node *n, const struct hy_id *id)
+{
+	bool in;
+
+	return g_keep(n, id, &in);
+}
+
 static void
 live_event(struct hy_node *n, enum hy_node_event ev,
     const struct hy_node_liveact *a)
@@ -234,8 +243,10 @@ live_flush(struct hy_node *n, uint64_t now)
 
 		switch (a->kind) {
 		case LA_UP:
-			hy_dht_heard(n->dht, &a->id, &a->addr, HY_RTABLE_REPLY,
-			    now);
+			/* back from down: into the table again */
+			if (!in_view(n, &a->id))
+				hy_dht_heard(n->dht, &a->id, &a->addr,
+				    HY_RTABLE_REPLY, now);
 			live_event(n, HY_EVENT_MEMBER_UP, a);
 			break;
 		case LA_SUSPECT:
@@ -317,8 +328,7 @@ live_on_tick(evutil_socket_t fd, short what, void *arg)
 void
 hy_node_live_resched(struct hy_node *n)
 {
-	uint64_t now, d, delay;
-	struct timeval tv;
+	uint64_t now, d;
 
 	if (n->live == NULL)
 		return;
@@ -328,12 +338,7 @@ hy_node_live_resched(struct hy_node *n)
 		d = hy_pex_next_deadline(n->pex);
 	if (n->cfg.seed_retry_s > 0 && n->next_seed_retry_ms < d)
 		d = n->next_seed_retry_ms;
-	delay = d > now ? d - now : 0;
-	if (delay > 60000)
-		delay = 60000;
-	tv.tv_sec = (time_t)(delay / 1000);
-	tv.tv_usec = (suseconds_t)(delay % 1000) * 1000;
-	evtimer_add(n->live_tick, &tv);
+	hy_node_arm(n->live_tick, d, now);
 }
 
 /* The bytes the two PEX lists may take on a DTLS record. */
@@ -519,6 +524,19 @@ hy_node_live_replied(struct hy_node *n, const struct hy_msg *reply,
 	live_flush(n, now);
 }
 
+void
+hy_node_live_queried(struct hy_node *n, const struct hy_from *from)
+{
+	uint64_t now = hy_node_now();
+	bool in_table;
+
+	/* an authenticated request: a candidate that asks is watched too */
+	if (n->live != NULL && g_keep(n, &from->id, &in_table)) {
+		hy_gossip_add(n->live, &from->id, &from->addr, in_table, now);
+		live_flush(n, now);
+	}
+}
+
 bool
 hy_node_live_contact_failed(void *host, const struct hy_id *id,
     const struct hy_addr *addr)
@@ -542,7 +560,9 @@ hy_node_live_contact_change(struct hy_node *n,
 	if (n->live == NULL)
 		return;
 	if (added) {
-		hy_gossip_set_in_table(n->live, &c->id, true);
+		/* verified or not: its liveness is ours to watch now (an
+		 * unverified one that never answers goes down) */
+		hy_gossip_add(n->live, &c->id, &c->addr, true, hy_node_now());
 	} else {
 		hy_gossip_remove(n->live, &c->id); /* a down member stays */
 		if (n->pex != NULL)

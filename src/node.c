@@ -96,8 +96,7 @@ hy_key_from_string(const char *s, size_t len, uint8_t key[HY_ID_LEN])
 void
 hy_node_resched(struct hy_node *n)
 {
-	uint64_t now, deadline, delay;
-	struct timeval tv;
+	uint64_t now, deadline;
 
 	if (n->dht == NULL)
 		return;
@@ -105,12 +104,20 @@ hy_node_resched(struct hy_node *n)
 	deadline = hy_dht_next_deadline(n->dht);
 	if (n->seed_verdict_due && n->seed_verdict_ms < deadline)
 		deadline = n->seed_verdict_ms;
-	delay = deadline > now ? deadline - now : 0;
+	hy_node_arm(n->tick, deadline, now);
+}
+
+void
+hy_node_arm(struct event *ev, uint64_t deadline, uint64_t now)
+{
+	uint64_t delay = deadline > now ? deadline - now : 0;
+	struct timeval tv;
+
 	if (delay > 60000)
-		delay = 60000;
+		delay = 60000; /* look again at least once a minute */
 	tv.tv_sec = (time_t)(delay / 1000);
 	tv.tv_usec = (suseconds_t)(delay % 1000) * 1000;
-	evtimer_add(n->tick, &tv);
+	evtimer_add(ev, &tv);
 }
 
 /*
@@ -306,6 +313,7 @@ hy_node_on_request(void *arg, const struct hy_msg *msg,
 	n->cur_from = from;
 	hy_dht_on_request(n->dht, msg, &from->addr, &from->id, hy_node_now());
 	n->cur_from = NULL;
+	hy_node_live_queried(n, from);
 	hy_node_resched(n);
 }
 
