@@ -22,13 +22,10 @@ Settings come from the environment (liveness.sh passes them on):
                          promise, 5 + 10 log10(N - 1))
   HY_NETNS_CONVERGE_S    bound on the initial convergence (60)
   HY_NETNS_SEED          replays the choice of the daemon killed
-  HY_NETNS_STRICT        1: a daemon without /v1/members fails instead of
-                         skipping (the skip exists until the liveness layer
-                         is merged)
 
 Its own PID and every PID it starts are appended to TMPDIR/pids at once,
 so the shell can kill survivors if this process dies. Only those PIDs are
-ever signalled. Every wait has a deadline. Exit: 0 pass, 1 fail, 77 skip.
+ever signalled. Every wait has a deadline. Exit: 0 pass, 1 fail.
 """
 import http.client
 import json
@@ -167,7 +164,6 @@ def main():
                            5.0 + 10.0 * math.log10(max(n - 1, 10)))
     conv_bound = env_num("HY_NETNS_CONVERGE_S", 60.0)
     seed = env_num("HY_NETNS_SEED", random.randrange(1 << 30), int)
-    strict = os.environ.get("HY_NETNS_STRICT") == "1"
     pidfile = os.path.join(tmp, "pids")
     fails = []
 
