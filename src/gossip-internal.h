@@ -135,7 +135,9 @@ bool hy_g_stalled_since(const struct hy_gossiper *g, uint64_t t);
 void hy_g_set_active(struct hy_gossiper *g, struct gmem *m, bool on);
 
 /* gossip-probe.c */
-void hy_g_probe_start(struct hy_gossiper *g, int mi, enum gprobe_kind kind,
+/* Start a probe of member mi (-1: none); its slot, or -1 when mi is
+ * already being probed or every slot is taken. */
+int hy_g_probe_start(struct hy_gossiper *g, int mi, enum gprobe_kind kind,
     uint64_t now_ms);
 void hy_g_probe_response(struct hy_gossiper *g, struct gpend *p, int err,
     const struct hy_msg *reply, uint64_t now_ms);

@@ -94,7 +94,7 @@ send_probe(struct hy_gossiper *g, int pi, enum gpend_what what,
 	return send_req(g, what, pi, &pr->id, &pr->addr, &m, via, timeout_ms);
 }
 
-void
+int
 hy_g_probe_start(struct hy_gossiper *g, int mi, enum gprobe_kind kind,
     uint64_t now_ms)
 {
@@ -103,12 +103,12 @@ hy_g_probe_start(struct hy_gossiper *g, int mi, enum gprobe_kind kind,
 	uint64_t to;
 
 	if (mi >= 0 && g->mem[mi].probe >= 0)
-		return;
+		return -1;
 	for (i = 0; i < g->cfg.probes_max; i++)
 		if (!g->probe[i].used)
 			break;
 	if (i == g->cfg.probes_max)
-		return;
+		return -1;
 	pr = &g->probe[i];
 	memset(pr, 0, sizeof(*pr));
 	pr->used = true;
@@ -128,13 +128,14 @@ hy_g_probe_start(struct hy_gossiper *g, int mi, enum gprobe_kind kind,
 	}
 	g->st.probes++;
 	if (kind == GP_RELAY)
-		return; /* the caller fills the target and sends */
+		return (int)i; /* the caller fills the target and sends */
 	to = hy_health_scale(&g->health, g->cfg.probe_timeout_ms);
 	pr->deadline_ms = now_ms + to;
 	if (send_probe(g, (int)i, PD_DIRECT, HY_GOSSIP_VIA_ANY, to) == HY_OK)
 		pr->outstanding = 1;
 	else
 		pr->deadline_ms = now_ms; /* go on at the next tick */
+	return (int)i;
 }
 
 static void
@@ -412,6 +413,7 @@ hy_g_serve_probe_req(struct hy_gossiper *g, const struct hy_msg *req,
 	for (pi = 0; pi < g->cfg.probes_max; pi++)
 		if (!g->probe[pi].used)
 			break;
+	/* (a free probe slot checked here, so that the probe below starts) */
 	if (ri == g->cfg.relays_max || pi == g->cfg.probes_max ||
 	    hy_id_eq(&t->id, &g->self)) {
 		g->st.relays_refused++;
@@ -431,7 +433,7 @@ hy_g_serve_probe_req(struct hy_gossiper *g, const struct hy_msg *req,
 	mi = hy_g_find(g, &t->id);
 	if (mi >= 0 && g->mem[mi].probe >= 0)
 		mi = -1;
-	hy_g_probe_start(g, mi, GP_RELAY, now_ms);
+	pi = (unsigned)hy_g_probe_start(g, mi, GP_RELAY, now_ms);
 	pr = &g->probe[pi];
 	pr->relay = (int)ri;
 	pr->id = t->id;

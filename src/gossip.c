@@ -167,9 +167,7 @@ hy_gossip_free(struct hy_gossiper *g)
 int
 hy_g_msg(struct hy_gossiper *g, struct hy_msg *m, unsigned type)
 {
-	int err = hy_msg_init(m, type, g->cfg.network, 0, &g->self);
-
-	return err;
+	return hy_msg_init(m, type, g->cfg.network, 0, &g->self);
 }
 
 int

@@ -349,13 +349,11 @@ pex_budget(struct hy_node *n)
 	struct hy_msg m;
 	size_t len;
 
-	if (hy_msg_init(&m, HY_MSG_PEX, n->cfg.network, 0,
+	if (hy_msg_init(&m, HY_MSG_PEX, n->cfg.network, UINT32_MAX,
 	        hy_ident_id(n->ident)) != HY_OK ||
 	    hy_msg_encode(&m, HY_PATH_DTLS, buf, sizeof(buf), &len) != HY_OK)
 		return 0;
-	m.txid = UINT32_MAX; /* the largest txid encoding */
-	if (hy_msg_encode(&m, HY_PATH_DTLS, buf, sizeof(buf), &len) != HY_OK)
-		return 0;
+	/* (txid UINT32_MAX: the largest txid encoding) */
 	return HY_DTLS_PAYLOAD_MAX - len + 2;
 }
 
@@ -503,16 +501,12 @@ void
 hy_node_live_replied(struct hy_node *n, const struct hy_msg *reply,
     const struct hy_addr *from, uint64_t now)
 {
-	struct hy_rtable *rt;
-	struct hy_rtable_contact c;
 	struct hy_contact pc;
-	bool in;
+	bool in = false;
 
 	if (n->live == NULL || reply == NULL || from == NULL)
 		return;
-	rt = hy_dht_rtable(n->dht);
-	in = hy_rtable_find(rt, &reply->sender, &c) == HY_OK;
-	if (in || hy_rtable_is_candidate(rt, &reply->sender))
+	if (g_keep(n, &reply->sender, &in))
 		hy_gossip_add(n->live, &reply->sender, from, in, now);
 	if (reply->n_gossip > 0)
 		hy_gossip_on_items(n->live, reply, &reply->sender, now);

@@ -530,11 +530,9 @@ static void
 verified(struct snode *s, const struct hy_id *id, const struct hy_addr *from,
     uint64_t now)
 {
-	struct hy_rtable *rt = hy_dht_rtable(s->dht);
-	struct hy_rtable_contact c;
-	bool in = hy_rtable_find(rt, id, &c) == HY_OK;
+	bool in = false;
 
-	if (in || hy_rtable_is_candidate(rt, id))
+	if (g_keep(s, id, &in))
 		hy_gossip_add(s->g, id, from, in, now);
 	if (in && s->pex != NULL) {
 		struct hy_contact pc = { *id, *from };
